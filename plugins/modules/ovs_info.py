@@ -1,0 +1,196 @@
+#!/usr/bin/python
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r'''
+module: ovs_info
+short_description: Read Open vSwitch facts - version, DPDK, bridges, ports, tunnels
+version_added: 0.1.0
+description:
+  - Reads the Open vSwitch database and returns the switch's version and capabilities and every
+    bridge with its ports and interfaces.
+  - Never changes anything; runs the same in check mode.
+author:
+  - cloudstack.ovs contributors
+options:
+  bridges:
+    description:
+      - Only return these bridges. All bridges when empty.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - cloudstack.ovs.ovsdb
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+seealso:
+  - module: cloudstack.ovs.ovs_bridge
+'''
+
+EXAMPLES = r'''
+- name: Read the switch
+  cloudstack.ovs.ovs_info:
+  register: ovs
+
+- name: Fail unless DPDK is up
+  ansible.builtin.assert:
+    that: ovs.dpdk_initialized
+    fail_msg: "OVS-DPDK is not initialised (dpdk-init: {{ ovs.other_config['dpdk-init'] | default('unset') }})"
+
+- name: Names of all GRE tunnel ports
+  ansible.builtin.debug:
+    msg: "{{ ovs.tunnels | map(attribute='name') | list }}"
+'''
+
+RETURN = r'''
+ovs_version:
+  description: Version of Open vSwitch as ovs-vswitchd recorded it.
+  returned: always
+  type: str
+  sample: "3.1.0"
+db_version:
+  description: Version of the database schema.
+  returned: always
+  type: str
+  sample: "8.3.1"
+system_type:
+  description: Operating system as recorded by the packaging (may be null).
+  returned: always
+  type: str
+datapath_types:
+  description: Datapath types this ovs-vswitchd supports.
+  returned: always
+  type: list
+  elements: str
+  sample: [netdev, system]
+iface_types:
+  description: Interface types this ovs-vswitchd supports (C(dpdk), C(dpdkvhostuser) appear with DPDK).
+  returned: always
+  type: list
+  elements: str
+  sample: [geneve, gre, internal, patch, system, tap, vxlan]
+dpdk_initialized:
+  description: Whether ovs-vswitchd has initialised DPDK.
+  returned: always
+  type: bool
+dpdk_version:
+  description: DPDK version ovs-vswitchd was built with, if any.
+  returned: always
+  type: str
+other_config:
+  description: The C(other_config) column of the Open_vSwitch table.
+  returned: always
+  type: dict
+external_ids:
+  description: The C(external_ids) column of the Open_vSwitch table.
+  returned: always
+  type: dict
+bridges:
+  description: Bridges, each with its ports and their interfaces.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Bridge name.
+      type: str
+    datapath_type:
+      description: C(system) or C(netdev).
+      type: str
+    fail_mode:
+      description: C(standalone), C(secure) or null when unset.
+      type: str
+    other_config:
+      description: Bridge C(other_config).
+      type: dict
+    external_ids:
+      description: Bridge C(external_ids).
+      type: dict
+    ports:
+      description: Ports of the bridge.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: Port name.
+          type: str
+        tag:
+          description: Access VLAN, or null.
+          type: int
+        interfaces:
+          description: Interfaces of the port with C(name), C(type), C(options), C(ofport),
+            C(external_ids), C(link_state), C(admin_state), C(error).
+          type: list
+          elements: dict
+tunnels:
+  description: Every tunnel interface (gre, vxlan, geneve, stt) on any bridge, flattened.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {bridge: OVSTunnel1001, name: t1001-1-2, type: gre, remote_ip: 192.0.2.12, key: "1001",
+       ofport: 2, link_state: up}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    OvsdbSession,
+    ovsdb_argument_spec,
+    run_guarded,
+)
+
+TUNNEL_TYPES = ('gre', 'ip6gre', 'vxlan', 'geneve', 'stt', 'erspan', 'ip6erspan')
+
+
+def facts_from_snapshot(snapshot, only=None):
+    """Pure: shape the database snapshot into the module's return value."""
+    facts = dict(snapshot['open_vswitch'])
+    bridges = []
+    tunnels = []
+    for name in sorted(snapshot['bridges']):
+        if only and name not in only:
+            continue
+        bridge = snapshot['bridges'][name]
+        ports = []
+        for pname in sorted(bridge['ports']):
+            port = bridge['ports'][pname]
+            ifaces = [port['interfaces'][i] for i in sorted(port['interfaces'])]
+            ports.append(dict(port, interfaces=ifaces))
+            for iface in ifaces:
+                if iface['type'] in TUNNEL_TYPES:
+                    tunnels.append(dict(
+                        bridge=name, name=iface['name'], type=iface['type'],
+                        remote_ip=iface['options'].get('remote_ip'),
+                        local_ip=iface['options'].get('local_ip'),
+                        key=iface['options'].get('key'), ofport=iface['ofport'],
+                        link_state=iface['link_state'], external_ids=iface['external_ids']))
+        bridges.append(dict(bridge, ports=ports))
+    facts['bridges'] = bridges
+    facts['tunnels'] = tunnels
+    return facts
+
+
+def main():
+    argument_spec = dict(bridges=dict(type='list', elements='str', default=[]))
+    argument_spec.update(ovsdb_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+    def run():
+        with OvsdbSession(module) as session:
+            snapshot = session.snapshot()
+        missing = [b for b in module.params['bridges'] if b not in snapshot['bridges']]
+        if missing:
+            module.fail_json(msg='bridges: no such bridge: %s' % ', '.join(missing))
+        return dict(changed=False, **facts_from_snapshot(snapshot, module.params['bridges']))
+
+    module.exit_json(**run_guarded(module, run))
+
+
+if __name__ == '__main__':
+    main()
