@@ -37,6 +37,8 @@ copy: link
 	@mkdir -p $(COLL_COPY)
 	@rsync -a --delete --exclude .git --exclude .venv --exclude .build --exclude lab/run --exclude lab/out \
 	  --exclude tests/output --exclude __pycache__ --exclude .pytest_cache $(ROOT)/ $(COLL_COPY)/
+	@# ansible-test lists the collection's files through git: index the copy (no commit needed).
+	@cd $(COLL_COPY) && { [ -d .git ] || git init -q .; } && git add -A . >/dev/null
 
 lab: venv
 	$(PY) lab/lab.py up
@@ -51,7 +53,8 @@ sanity: copy
 	bash .ci/sanity $(COLL_COPY)
 
 units: copy
-	cd $(COLL_COPY) && ansible-test units --local --python 3.11 --requirements -v 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+	bash .ci/ansible-test-prep $(PY)
+	cd $(COLL_COPY) && ansible-test units --local --python 3.11 --requirements --color no
 
 system: link
 	$(PY) -m pytest -p no:cacheprovider tests/system -v -ra

@@ -13,7 +13,7 @@ description:
   - Keys of O(other_config) and O(external_ids) that are not named are left alone, unless
     O(purge_other_config) or O(purge_external_ids) is set.
 author:
-  - cloudstack.ovs contributors
+  - cloudstack.ovs contributors (@cloudstack-ovs)
 options:
   name:
     description:

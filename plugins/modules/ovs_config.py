@@ -13,7 +13,7 @@ description:
     C(dpdk-lcore-mask), C(dpdk-extra), C(vhost-sock-dir)).
   - Only the named keys are touched.
 author:
-  - cloudstack.ovs contributors
+  - cloudstack.ovs contributors (@cloudstack-ovs)
 options:
   other_config:
     description:

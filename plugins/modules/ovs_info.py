@@ -11,7 +11,7 @@ description:
     bridge with its ports and interfaces.
   - Never changes anything; runs the same in check mode.
 author:
-  - cloudstack.ovs contributors
+  - cloudstack.ovs contributors (@cloudstack-ovs)
 options:
   bridges:
     description:

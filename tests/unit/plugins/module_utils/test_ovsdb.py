@@ -1,0 +1,175 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""Pure parts of the OVSDB layer: validation, map planning, op descriptions, errors."""
+
+import os
+import socket
+import tempfile
+
+import pytest
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    OvsdbError,
+    OvsdbSession,
+    ParamError,
+    describe_op,
+    map_ops,
+    normalize_map,
+    plan_map,
+    validate_db,
+    validate_ifname,
+)
+
+
+@pytest.mark.parametrize('name', ['cloudbr0', 'a', 'x' * 15, 'OVSTunnel1001', 'br-int.10'])
+def test_valid_ifnames(name):
+    assert validate_ifname('name', name) == name
+
+
+@pytest.mark.parametrize('name, fragment', [
+    ('x' * 16, '16 characters long'),
+    ('br-test-abcdefghijklmn', "'br-test-abcdefghijklmn' is 22 characters"),
+    ('br/0', "may not contain '/'"),
+    ('br 0', 'whitespace'),
+    ('br\t0', 'whitespace'),
+    ('br:0', "':'"),
+    ('', 'non-empty'),
+    ('..', "may not contain"),
+])
+def test_invalid_ifnames_name_field_and_value(name, fragment):
+    with pytest.raises(ParamError) as err:
+        validate_ifname('bridge', name)
+    assert str(err.value).startswith('bridge: ')
+    assert fragment in str(err.value)
+
+
+def test_non_string_ifname():
+    with pytest.raises(ParamError, match=r'^name: must be a non-empty name \(got 5\)'):
+        validate_ifname('name', 5)
+
+
+@pytest.mark.parametrize('db, expected', [
+    ('unix:/var/run/openvswitch/db.sock', ('unix', '/var/run/openvswitch/db.sock')),
+    ('tcp:192.0.2.10:6640', ('tcp', ('192.0.2.10', 6640))),
+    ('ssl:[2001:db8::1]:6640', ('ssl', ('2001:db8::1', 6640))),
+])
+def test_validate_db_accepts(db, expected):
+    assert validate_db(db) == expected
+
+
+@pytest.mark.parametrize('db, fragment', [
+    ('/var/run/openvswitch/db.sock', 'is not an OVSDB connection string'),
+    ('unix:', 'names no socket path'),
+    ('tcp:192.0.2.10', 'needs the form tcp:<ip>:<port>'),
+    ('tcp:192.0.2.10:99999', 'needs the form tcp:<ip>:<port>'),
+    ('punix:/tmp/x', "uses 'punix'"),
+])
+def test_validate_db_rejects(db, fragment):
+    with pytest.raises(ParamError) as err:
+        validate_db(db)
+    assert str(err.value).startswith('db: ')
+    assert fragment in str(err.value)
+
+
+def test_normalize_map_stringifies_like_ovs_vsctl_users_write():
+    assert normalize_map('other_config', {'a': True, 'b': False, 'c': 3, 'd': None, 'e': 'x'}) == {
+        'a': 'true', 'b': 'false', 'c': '3', 'd': None, 'e': 'x'}
+    assert normalize_map('other_config', None) is None
+
+
+def test_normalize_map_rejects_non_dict_and_empty_keys():
+    with pytest.raises(ParamError, match=r"^external_ids: must be a dictionary \(got \['a'\]\)"):
+        normalize_map('external_ids', ['a'])
+    with pytest.raises(ParamError, match=r"^external_ids: keys must be non-empty strings"):
+        normalize_map('external_ids', {'': 'x'})
+
+
+def test_plan_map_sets_only_what_differs_and_keeps_the_rest():
+    after, to_set, to_remove = plan_map({'a': '1', 'b': '2', 'keep': 'k'},
+                                        {'a': '1', 'b': '3', 'c': '4', 'gone': None})
+    assert to_set == {'b': '3', 'c': '4'}
+    assert to_remove == []          # 'gone' was not there
+    assert after == {'a': '1', 'b': '3', 'c': '4', 'keep': 'k'}
+
+
+def test_plan_map_none_removes_existing_key():
+    after, to_set, to_remove = plan_map({'a': '1', 'b': '2'}, {'a': None})
+    assert (after, to_set, to_remove) == ({'b': '2'}, {}, ['a'])
+
+
+def test_plan_map_purge_removes_unnamed_keys():
+    after, to_set, to_remove = plan_map({'a': '1', 'b': '2', 'c': '3'}, {'a': '1'}, purge=True)
+    assert (after, to_set, to_remove) == ({'a': '1'}, {}, ['b', 'c'])
+
+
+def test_plan_map_idempotent():
+    assert plan_map({'a': '1'}, {'a': '1'}) == ({'a': '1'}, {}, [])
+    assert plan_map({}, {}, purge=True) == ({}, {}, [])
+
+
+def test_map_ops_and_descriptions():
+    ops = map_ops('Bridge', 'br0', 'other_config', {'b': '2', 'a': '1'}, ['c'])
+    assert ops == [
+        dict(op='set', table='Bridge', record='br0', column='other_config', value={'a': '1', 'b': '2'}),
+        dict(op='remove_keys', table='Bridge', record='br0', column='other_config', keys=['c']),
+    ]
+    assert [describe_op(o) for o in ops] == [
+        'set Bridge br0 other_config: a=1, b=2',
+        'remove Bridge br0 other_config keys: c',
+    ]
+    assert map_ops('Bridge', 'br0', 'other_config', {}, []) == []
+
+
+def test_describe_every_op_kind():
+    assert describe_op(dict(op='add_bridge', bridge='b')) == 'add bridge b'
+    assert describe_op(dict(op='del_bridge', bridge='b')) == 'delete bridge b'
+    assert describe_op(dict(op='add_port', bridge='b', port='p')) == 'add port p to bridge b'
+    assert describe_op(dict(op='del_port', bridge='b', port='p')) == 'delete port p from bridge b'
+    assert describe_op(dict(op='clear', table='Port', record='p', column='tag')) == 'clear Port p tag'
+    with pytest.raises(ValueError):
+        describe_op(dict(op='explode'))
+
+
+def test_missing_socket_names_db():
+    with pytest.raises(OvsdbError) as err:
+        OvsdbSession(db='unix:/nonexistent/cloudstack-ovs/db.sock', timeout=1)
+    assert 'db: cannot connect to unix:/nonexistent/cloudstack-ovs/db.sock' in str(err.value)
+
+
+def test_socket_nobody_listens_on_names_db():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'db.sock')
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)      # bound but never listening: connect is refused
+        try:
+            with pytest.raises(OvsdbError) as err:
+                OvsdbSession(db='unix:' + path, timeout=1)
+        finally:
+            sock.close()
+    assert str(err.value).startswith('db: cannot connect to unix:%s' % path)
+
+
+def test_bad_timeout_and_ssl_without_files():
+    with pytest.raises(ParamError, match='^timeout: must be a positive number'):
+        OvsdbSession(db='unix:/x', timeout=0)
+    with pytest.raises(ParamError, match='^db: ssl:192.0.2.1:6640 needs ssl_private_key, '
+                                         'ssl_certificate, ssl_ca_cert'):
+        OvsdbSession(db='ssl:192.0.2.1:6640', timeout=1)
+
+
+def test_missing_ovsdbapp_is_reported(monkeypatch):
+    monkeypatch.setattr(ovsdb, 'OVSDBAPP_IMPORT_ERROR', 'Traceback: No module named ovsdbapp')
+    with pytest.raises(OvsdbError, match='ovsdbapp'):
+        OvsdbSession(db='unix:/x', timeout=1)
+
+    class FakeModule(object):
+        params = dict(db='unix:/x', timeout=1)
+
+        def fail_json(self, **kw):
+            raise RuntimeError(kw)
+
+    with pytest.raises(RuntimeError) as err:
+        OvsdbSession(FakeModule())
+    result = err.value.args[0]
+    assert 'ovsdbapp' in result['msg'] and 'No module named ovsdbapp' in result['exception']
