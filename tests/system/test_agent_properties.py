@@ -46,7 +46,8 @@ def run_module(args, check=False, diff=True):
     try:
         env = dict(os.environ, PYTHONPATH=LINK)
         proc = subprocess.run([sys.executable, MODULE, handle.name], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                              check=False)
     finally:
         os.unlink(handle.name)
     out = proc.stdout.decode()
@@ -170,7 +171,7 @@ def test_secret_values_never_appear_in_output(workdir):
         handle.write('keystore.passphrase=old-%s\nhost=192.0.2.1\n' % SECRET)
     result = run_module(dict(path=path, properties={'keystore.passphrase': SECRET,
                                                     'my.custom': 'custom-' + SECRET},
-                              secret_keys=['my.custom']))
+                             secret_keys=['my.custom']))
     assert result['changed'] is True
     assert SECRET not in result['_raw'], 'a secret leaked into the module output'
     assert 'keystore.passphrase=********' in result['diff']['after']
@@ -221,7 +222,7 @@ def test_parser_agrees_with_java_util_properties(workdir):
     files = []
     for index, text in enumerate(CASES):
         # and what we write for awkward values must read back the same in Java
-        edited, _ = plan(parse(text), {'w1': ' =lead', 'w2': 'x\\y:z=#!', 'w3': '\u00e9\u20ac\U0001F600',
+        edited, unused = plan(parse(text), {'w1': ' =lead', 'w2': 'x\\y:z=#!', 'w3': '\u00e9\u20ac\U0001F600',
                                        'k e=y': 'tab\tnl\n', 'cont': 'new'})
         for suffix, body in (('in', text), ('out', render(edited))):
             name = os.path.join(workdir, 'case%d.%s.properties' % (index, suffix))
@@ -231,7 +232,7 @@ def test_parser_agrees_with_java_util_properties(workdir):
     source = os.path.join(workdir, 'ReadProps.java')
     with open(source, 'w') as handle:
         handle.write(JAVA_READER)
-    proc = subprocess.run(['java', source] + [name for name, _ in files], stdout=subprocess.PIPE,
+    proc = subprocess.run(['java', source] + [name for name, body in files], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=120, check=True)
     lines = proc.stdout.decode().splitlines()
     assert len(lines) == len(files)

@@ -178,7 +178,7 @@ def test_change_keeps_separator_style_comments_and_order():
 
 
 def test_key_without_separator_gets_one():
-    new, _ = plan(parse('guid\nx=1\n'), {'guid': 'abc'})
+    new, unused = plan(parse('guid\nx=1\n'), {'guid': 'abc'})
     assert render(new) == 'guid=abc\nx=1\n'
 
 
@@ -209,7 +209,7 @@ def test_duplicates_last_wins_and_are_collapsed_on_change():
 
 def test_change_of_continued_value_rewrites_all_its_lines():
     text = 'k = one, \\\n    two\nz=1\n'
-    new, _ = plan(parse(text), {'k': 'three'})
+    new, unused = plan(parse(text), {'k': 'three'})
     assert render(new) == 'k = three\nz=1\n'
 
 
@@ -220,7 +220,7 @@ def test_append_keeps_newline_style_and_terminates_last_line():
 
 def test_append_after_open_continuation_does_not_get_swallowed():
     for text in ('a=1\\', 'a=1\\\n'):
-        new, _ = plan(parse(text), {'c': '3'})
+        new, unused = plan(parse(text), {'c': '3'})
         got = values(render(new))
         assert got == {'a': '1', 'c': '3'}, (text, render(new))
 
