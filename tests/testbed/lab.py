@@ -1,0 +1,403 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""Lab hosts: small "KVM hosts" built from Linux namespaces, reachable over SSH.
+
+Each lab host is
+
+* a network namespace with two NICs: ``eth0`` on the management/underlay network
+  192.0.2.0/24 and ``eth1`` on the guest/public network 198.51.100.0/24, plus a default route
+  via 192.0.2.1, as a real host's NICs would be before ``cloudbr0``/``cloudbr1`` exist;
+* a mount and UTS namespace (its own hostname) in which ``/etc`` is an overlay (the host's
+  writes land in its own upper directory, the machine's ``/etc`` stays untouched) and ``/run``,
+  ``/var/lib/openvswitch`` and ``/var/log/openvswitch`` are its own directories. So
+  ``/etc/cloudstack``, ``/etc/openvswitch``, ``/var/run/openvswitch``, ``/etc/modprobe.d`` and
+  ``/etc/network`` are per host, at the paths CloudStack's agent and the roles use;
+* its own ``sshd`` (key-only root login with the lab's key) and, when asked, its own
+  ``ovsdb-server``/``ovs-vswitchd`` at the default paths.
+
+A "switch" namespace holds a Linux bridge per network and the addresses 192.0.2.1 and
+198.51.100.1; Ansible reaches the hosts through it (``ProxyCommand ip netns exec <switch> nc``),
+so no address is added to the machine's own namespace and several labs can run side by side.
+
+Everything is recorded in ``<dir>/state.json``; ``destroy()`` (also from another process, by
+``Lab.load(dir).destroy()``) kills the processes of the lab's namespaces, by pid, and deletes
+the namespaces and the directory. It never touches anything it did not create.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+
+from .ovs import OvsInstance, VSWITCHD, require_tools
+from .proc import TestbedError, kill_pids, pid_alive, run, wait_for
+
+MGMT_NET = '192.0.2.%d'
+GUEST_NET = '198.51.100.%d'
+GATEWAY_INDEX = 1
+SSHD = '/usr/sbin/sshd'
+
+
+def _netns_exists(name):
+    return os.path.exists('/run/netns/' + name)
+
+
+def netns_pids(name):
+    """Pids of every process in the network namespace ``name``."""
+    proc = run(['ip', 'netns', 'pids', name], check=False)
+    return [int(p) for p in proc.stdout.split() if p.isdigit()]
+
+
+class Vm(object):
+    """A stand-in for a guest: a namespace with one veth NIC plugged into an OVS bridge."""
+
+    def __init__(self, host, netns, ip, port):
+        self.host = host
+        self.netns = netns
+        self.ip = ip
+        self.port = port
+
+    def run(self, *cmd, **kw):
+        return run(['ip', 'netns', 'exec', self.netns] + list(cmd), **kw)
+
+    def ping(self, ip, count=2, timeout=6):
+        """True when ``ip`` answers; the first packet also resolves ARP across the mesh."""
+        proc = self.run('ping', '-n', '-c', str(count), '-i', '0.2', '-W', '2', '-w', str(timeout),
+                        ip, check=False, timeout=timeout + 5)
+        return proc.returncode == 0
+
+
+class LabHost(object):
+    """One lab host (see the module docstring)."""
+
+    def __init__(self, lab, index, state=None):
+        state = state or {}
+        self.lab = lab
+        self.index = index
+        self.name = 'kvm%d' % index
+        self.host_id = index
+        self.mgmt_ip = MGMT_NET % (10 + index)
+        self.guest_ip = GUEST_NET % (10 + index)
+        self.netns = '%s-%s' % (lab.prefix, self.name)
+        self.root = os.path.join(lab.dir, self.name)
+        self.keeper_pid = state.get('keeper_pid')
+        self.sshd_pid = state.get('sshd_pid')
+        self.vms = state.get('vms', [])
+        self.ovs = OvsInstance(rundir='/run/openvswitch',
+                               outside_rundir=os.path.join(self.root, 'run', 'openvswitch'),
+                               dbfile='/etc/openvswitch/conf.db', logdir='/var/log/openvswitch',
+                               prefix=self.prefix)
+
+    # ------------------------------------------------------------------ entering the host
+
+    @property
+    def prefix(self):
+        return ['nsenter', '-t', str(self.keeper_pid or 0), '-m', '-n', '-u', '--']
+
+    def run(self, *cmd, **kw):
+        """Run a command on the host (its network, mount and UTS namespaces)."""
+        return run(self.prefix + list(cmd), **kw)
+
+    def sh(self, script, **kw):
+        return self.run('sh', '-c', script, **kw)
+
+    def path(self, inside):
+        """Where the host's ``/etc/...`` or ``/run/...`` file is seen from the test process."""
+        return '/proc/%d/root%s' % (self.keeper_pid, inside)
+
+    def state(self):
+        return dict(keeper_pid=self.keeper_pid, sshd_pid=self.sshd_pid, vms=self.vms)
+
+    # ------------------------------------------------------------------ building it
+
+    def create(self):
+        for sub in ('etc-upper', 'etc-work', 'run/openvswitch', 'run/sshd', 'var-lib-ovs',
+                    'var-log-ovs'):
+            os.makedirs(os.path.join(self.root, sub), exist_ok=True)
+        os.chmod(os.path.join(self.root, 'run', 'sshd'), 0o755)
+        run(['ip', 'netns', 'add', self.netns])
+        self.lab.record()
+        sw = self.lab.switch_ns
+        for nic, lan, addr in (('eth0', 'lan0', self.mgmt_ip), ('eth1', 'lan1', self.guest_ip)):
+            peer = '%s-%s' % (self.name, nic)
+            run(['ip', '-n', self.netns, 'link', 'add', nic, 'type', 'veth', 'peer', 'name', peer,
+                 'netns', sw])
+            run(['ip', '-n', sw, 'link', 'set', peer, 'master', lan, 'up'])
+            run(['ip', '-n', self.netns, 'addr', 'add', addr + '/24', 'dev', nic])
+            run(['ip', '-n', self.netns, 'link', 'set', nic, 'up'])
+        run(['ip', '-n', self.netns, 'link', 'set', 'lo', 'up'])
+        run(['ip', '-n', self.netns, 'route', 'add', 'default', 'via', MGMT_NET % GATEWAY_INDEX])
+
+        # The keeper holds the host's mount and UTS namespaces open; everything else on the host
+        # is started with nsenter into the keeper's namespaces.
+        mounts = ' && '.join([
+            'mount -t overlay overlay -o lowerdir=/etc,upperdir={r}/etc-upper,workdir={r}/etc-work /etc',
+            'mount --bind {r}/run /run',
+            'mount --bind {r}/var-lib-ovs /var/lib/openvswitch',
+            'mount --bind {r}/var-log-ovs /var/log/openvswitch',
+            'hostname {name}',
+            'echo {name} > /etc/hostname',
+            'exec sleep infinity',
+        ]).format(r=self.root, name=self.name)
+        keeper = subprocess.Popen(
+            ['ip', 'netns', 'exec', self.netns, 'unshare', '--mount', '--uts',
+             '--propagation', 'private', 'sh', '-c', mounts],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        self.keeper_pid = keeper.pid
+        self.ovs.prefix = self.prefix
+        self.lab.record()
+
+        def mounted():
+            if keeper.poll() is not None:
+                raise TestbedError('%s: setting up mounts failed: %s'
+                                   % (self.name, keeper.stderr.read().decode()))
+            return os.path.exists(self.path('/run/sshd')) and \
+                run(self.prefix + ['hostname'], check=False).stdout.strip() == self.name
+        wait_for(mounted, what='%s mount namespace' % self.name)
+        self.start_sshd()
+
+    def start_sshd(self):
+        ssh = self.lab.ssh_dir
+        self.run(SSHD, '-f', os.path.join(ssh, 'sshd_config'),
+                 '-o', 'PidFile=/run/sshd.pid', '-h', os.path.join(ssh, 'host_key'))
+        self.sshd_pid = wait_for(lambda: _read_int(self.path('/run/sshd.pid')),
+                                 what='%s sshd pid file' % self.name)
+        self.lab.record()
+
+    def start_ovs(self, vswitchd=VSWITCHD, other_config=None):
+        """Start OVS the way a packaged host runs it (default paths inside the host)."""
+        self.ovs.vswitchd = vswitchd
+        self.ovs.start(other_config=other_config)
+        return self.ovs
+
+    def uplink_to_bridge(self, bridge='cloudbr0', nic='eth0', datapath_type='netdev'):
+        """Move the NIC's address and default route onto an OVS bridge with the NIC as its port.
+
+        Done by hand, for tests that need an underlay on OVS without running the roles:
+        userspace GRE tunnels route through the bridge that holds the local address.
+        """
+        cidr = (self.mgmt_ip if nic == 'eth0' else self.guest_ip) + '/24'
+        self.ovs.vsctl('--may-exist', 'add-br', bridge, '--', 'set', 'Bridge', bridge,
+                       'datapath_type=%s' % datapath_type, '--', '--may-exist', 'add-port',
+                       bridge, nic)
+        script = ('ip addr del {cidr} dev {nic} 2>/dev/null; ip link set {br} up; '
+                  'ip addr replace {cidr} dev {br}').format(cidr=cidr, nic=nic, br=bridge)
+        if nic == 'eth0':
+            script += '; ip route replace default via %s dev %s' % (MGMT_NET % GATEWAY_INDEX, bridge)
+        self.sh(script)
+
+    def add_vm(self, bridge, name, ip_cidr):
+        """A "VM": its own namespace, a veth whose host end is a port of ``bridge``."""
+        netns = '%s-%s-%s' % (self.lab.prefix, self.name, name)
+        port = 'v%s%s' % (self.index, name)[-13:]
+        run(['ip', 'netns', 'add', netns])
+        self.vms.append(netns)
+        self.lab.record()
+        run(['ip', '-n', netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port,
+             'netns', self.netns])
+        run(['ip', '-n', netns, 'addr', 'add', ip_cidr, 'dev', 'eth0'])
+        run(['ip', '-n', netns, 'link', 'set', 'eth0', 'up'])
+        run(['ip', '-n', netns, 'link', 'set', 'lo', 'up'])
+        self.run('ip', 'link', 'set', port, 'up')
+        self.ovs.vsctl('--may-exist', 'add-port', bridge, port)
+        return Vm(self, netns, ip_cidr.split('/')[0], port)
+
+    # ------------------------------------------------------------------ tearing down
+
+    def namespaces(self):
+        return [self.netns] + list(self.vms)
+
+    def destroy(self):
+        pids = [self.keeper_pid, self.sshd_pid]
+        for ns in self.namespaces():
+            if _netns_exists(ns):
+                pids += netns_pids(ns)
+        kill_pids([p for p in pids if p])
+        for ns in self.namespaces():
+            if _netns_exists(ns):
+                run(['ip', 'netns', 'del', ns], check=False)
+
+
+def _read_int(path):
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+class Lab(object):
+    """N lab hosts on one switch; see the module docstring."""
+
+    def __init__(self, directory, hosts=3, prefix=None, state=None):
+        self.dir = os.path.abspath(directory)
+        state = state or {}
+        self.prefix = state.get('prefix') or prefix or 'cso%s' % secrets.token_hex(3)
+        self.switch_ns = '%s-sw' % self.prefix
+        self.ssh_dir = os.path.join(self.dir, 'ssh')
+        self.created = state.get('created', False)
+        host_states = state.get('hosts', {})
+        count = len(host_states) or hosts
+        self.hosts = [LabHost(self, i, host_states.get('kvm%d' % i)) for i in range(1, count + 1)]
+
+    # ------------------------------------------------------------------ state on disk
+
+    @property
+    def state_file(self):
+        return os.path.join(self.dir, 'state.json')
+
+    def record(self):
+        os.makedirs(self.dir, exist_ok=True)
+        state = dict(prefix=self.prefix, created=self.created,
+                     hosts=dict((h.name, h.state()) for h in self.hosts))
+        tmp = self.state_file + '.tmp'
+        with open(tmp, 'w') as handle:
+            json.dump(state, handle, indent=1)
+        os.rename(tmp, self.state_file)
+
+    @classmethod
+    def load(cls, directory):
+        path = os.path.join(os.path.abspath(directory), 'state.json')
+        if not os.path.exists(path):
+            return None
+        with open(path) as handle:
+            return cls(directory, state=json.load(handle))
+
+    def alive(self):
+        return self.created and all(pid_alive(h.keeper_pid) and pid_alive(h.sshd_pid)
+                                    for h in self.hosts)
+
+    # ------------------------------------------------------------------ building
+
+    def create(self, start_ovs=False):
+        require_tools()
+        for tool in (SSHD, '/usr/bin/nc'):
+            if not os.access(tool, os.X_OK):
+                raise TestbedError('%s is not installed (run: bash .ci/install-system-deps)' % tool)
+        os.makedirs(self.dir, exist_ok=True)
+        self.record()
+        try:
+            self._create_ssh()
+            self._create_switch()
+            for host in self.hosts:
+                host.create()
+                if start_ovs:
+                    host.start_ovs()
+            self.created = True
+            self.record()
+            self.wait_ssh()
+        except BaseException:
+            self.destroy()
+            raise
+        return self
+
+    def _create_ssh(self):
+        os.makedirs(self.ssh_dir, exist_ok=True)
+        key = os.path.join(self.ssh_dir, 'id_ed25519')
+        if not os.path.exists(key):
+            run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'cloudstack.ovs lab', '-f', key])
+        host_key = os.path.join(self.ssh_dir, 'host_key')
+        if not os.path.exists(host_key):
+            run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', host_key])
+        shutil.copy(key + '.pub', os.path.join(self.ssh_dir, 'authorized_keys'))
+        with open(os.path.join(self.ssh_dir, 'sshd_config'), 'w') as handle:
+            handle.write('\n'.join([
+                '# sshd of a cloudstack.ovs lab host (started inside the host\'s namespaces)',
+                'Port 22',
+                'ListenAddress 0.0.0.0',
+                'AuthorizedKeysFile %s' % os.path.join(self.ssh_dir, 'authorized_keys'),
+                'PermitRootLogin prohibit-password',
+                'PasswordAuthentication no',
+                'KbdInteractiveAuthentication no',
+                'UsePAM no',
+                'StrictModes no',
+                'UseDNS no',
+                'PrintMotd no',
+                'AcceptEnv LANG LC_*',
+                'Subsystem sftp internal-sftp',
+                'MaxStartups 50',
+                'MaxSessions 50',
+                '']))
+
+    def _create_switch(self):
+        sw = self.switch_ns
+        run(['ip', 'netns', 'add', sw])
+        self.record()
+        run(['ip', '-n', sw, 'link', 'set', 'lo', 'up'])
+        for lan, addr in (('lan0', MGMT_NET % GATEWAY_INDEX), ('lan1', GUEST_NET % GATEWAY_INDEX)):
+            run(['ip', '-n', sw, 'link', 'add', lan, 'type', 'bridge'])
+            run(['ip', '-n', sw, 'addr', 'add', addr + '/24', 'dev', lan])
+            run(['ip', '-n', sw, 'link', 'set', lan, 'up'])
+
+    def wait_ssh(self, timeout=30):
+        for host in self.hosts:
+            wait_for(lambda: self.switch_run('nc', '-z', '-w', '1', host.mgmt_ip, '22',
+                                             check=False).returncode == 0,
+                     timeout=timeout, what='sshd of %s' % host.name)
+
+    # ------------------------------------------------------------------ using it
+
+    def switch_run(self, *cmd, **kw):
+        """Run a command in the switch namespace (where tcpdump sees the underlay)."""
+        return run(['ip', 'netns', 'exec', self.switch_ns] + list(cmd), **kw)
+
+    def ssh_args(self):
+        return ['-i', os.path.join(self.ssh_dir, 'id_ed25519'), '-o', 'BatchMode=yes',
+                '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+                '-o', 'LogLevel=ERROR',
+                '-o', 'ProxyCommand=ip netns exec %s nc %%h %%p' % self.switch_ns]
+
+    def ssh(self, host, command, check=True, timeout=60):
+        """Run ``command`` on ``host`` over SSH, as Ansible reaches it."""
+        return run(['ssh'] + self.ssh_args() + ['root@' + host.mgmt_ip, command], check=check,
+                   timeout=timeout)
+
+    def inventory(self, python, extra_host_vars=None):
+        """The inventory as a dict (write it with ``write_inventory``)."""
+        hosts = {}
+        for host in self.hosts:
+            hvars = dict(ansible_host=host.mgmt_ip, cloudstack_host_id=host.host_id,
+                         cloudstack_underlay_ip=host.mgmt_ip, lab_guest_ip=host.guest_ip,
+                         lab_netns=host.netns)
+            hvars.update((extra_host_vars or {}).get(host.name, {}))
+            hosts[host.name] = hvars
+        ssh_common = ' '.join(a if ' ' not in a else '"%s"' % a for a in self.ssh_args()[2:])
+        return {'all': {
+            'vars': dict(ansible_user='root', ansible_python_interpreter=python,
+                         ansible_ssh_private_key_file=os.path.join(self.ssh_dir, 'id_ed25519'),
+                         ansible_ssh_common_args=ssh_common,
+                         ansible_ssh_pipelining=True,
+                         ansible_control_path_dir=os.path.join(self.dir, 'cp'),
+                         lab_switch_netns=self.switch_ns),
+            'children': {'kvm_hosts': {'hosts': hosts}}}}
+
+    def write_inventory(self, path, python, extra_host_vars=None):
+        import yaml
+        with open(path, 'w') as handle:
+            handle.write('# Generated by the cloudstack.ovs testbed for lab %s; not committed.\n'
+                         % self.prefix)
+            yaml.safe_dump(self.inventory(python, extra_host_vars), handle, sort_keys=False)
+        return path
+
+    def tcpdump(self, lan='lan0', count=20, timeout=10, bpf='ip proto 47'):
+        """Start a capture on the switch; returns a Popen (call ``.communicate()`` for text)."""
+        proc = subprocess.Popen(
+            ['ip', 'netns', 'exec', self.switch_ns, 'timeout', str(timeout), 'tcpdump', '-l',
+             '-nn', '-v', '-i', lan, '-c', str(count), bpf],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # let tcpdump attach before traffic starts
+        return proc
+
+    # ------------------------------------------------------------------ tearing down
+
+    def destroy(self):
+        """Kill every process in the lab's namespaces (by pid), delete them and the directory."""
+        for host in self.hosts:
+            host.destroy()
+        if _netns_exists(self.switch_ns):
+            kill_pids(netns_pids(self.switch_ns))
+            run(['ip', 'netns', 'del', self.switch_ns], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
