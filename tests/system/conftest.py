@@ -52,7 +52,7 @@ def run_module(name, args, check_mode=False, diff=False, timeout=120):
     proc = subprocess.run(
         [PYTHON, '-m', 'ansible_collections.cloudstack.ovs.plugins.modules.' + name],
         input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}), capture_output=True, text=True,
-        timeout=timeout, env=ansible_env())
+        timeout=timeout, env=ansible_env(), check=False)
     try:
         return json.loads(proc.stdout)
     except ValueError:
@@ -65,7 +65,8 @@ def ansible(*argv, **kw):
     binary = os.path.join(os.path.dirname(PYTHON), argv[0])
     env = ansible_env(**kw.pop('env', {}))
     return subprocess.run([binary] + list(argv[1:]), capture_output=True, text=True, env=env,
-                          cwd=kw.pop('cwd', ROOT), timeout=kw.pop('timeout', 600), **kw)
+                          cwd=kw.pop('cwd', ROOT), timeout=kw.pop('timeout', 600), check=False,
+                          **kw)
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -60,8 +60,8 @@ def test_bridge_drift_is_repaired_and_purge(ovs_switch):
     assert ovs_switch.ovs.get('Bridge', 'cloudbr1', 'external_ids:foreign') == '"1"'
     # ... unless purged
     result = run_module('ovs_bridge', dict(args, purge_external_ids=True))
-    assert result['changed'] and 'foreign' not in ovs_switch.ovs.get('Bridge', 'cloudbr1',
-                                                                      'external_ids')
+    assert result['changed']
+    assert 'foreign' not in ovs_switch.ovs.get('Bridge', 'cloudbr1', 'external_ids')
     assert run_module('ovs_bridge', dict(args, purge_external_ids=True))['changed'] is False
     assert run_module('ovs_bridge', dict(name='cloudbr1', state='absent', db=db))['changed']
     assert 'cloudbr1' not in ovs_switch.ovs.vsctl('list-br')
@@ -91,15 +91,14 @@ def test_unreachable_database_fails_within_timeout(tmp_path):
 
 def test_ovs_config_and_info(ovs_switch):
     db = ovs_switch.db
-    result = run_module('ovs_config', dict(db=db, other_config={'vlan-limit': 2,
-                                                                 'max-idle': 20000}), diff=True)
+    wanted = {'vlan-limit': 2, 'max-idle': 20000}
+    result = run_module('ovs_config', dict(db=db, other_config=wanted), diff=True)
     assert result['changed']
     assert ovs_switch.ovs.get('Open_vSwitch', '.', 'other_config:vlan-limit') == '"2"'
-    assert run_module('ovs_config', dict(db=db, other_config={'vlan-limit': 2,
-                                                               'max-idle': 20000}))['changed'] is False
+    assert run_module('ovs_config', dict(db=db, other_config=wanted))['changed'] is False
     check = run_module('ovs_config', dict(db=db, other_config={'vlan-limit': 3}), check_mode=True)
-    assert check['changed'] and ovs_switch.ovs.get('Open_vSwitch', '.',
-                                                    'other_config:vlan-limit') == '"2"'
+    assert check['changed']
+    assert ovs_switch.ovs.get('Open_vSwitch', '.', 'other_config:vlan-limit') == '"2"'
     assert run_module('ovs_config', dict(db=db, other_config={'max-idle': None}))['changed']
 
     ovs_switch.ovs.vsctl('add-br', 'br0', '--', 'set', 'Bridge', 'br0', 'datapath_type=netdev',

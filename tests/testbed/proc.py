@@ -15,10 +15,10 @@ class TestbedError(RuntimeError):
 def run(cmd, check=True, input=None, timeout=60, env=None):
     """Run ``cmd`` (a list); return CompletedProcess with text output."""
     proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
-                          env=env)
+                          env=env, check=False)
     if check and proc.returncode != 0:
-        raise TestbedError('%s failed (rc=%d): %s%s' % (' '.join(cmd), proc.returncode,
-                                                       proc.stderr, proc.stdout))
+        raise TestbedError('%s failed (rc=%d): %s%s'
+                           % (' '.join(cmd), proc.returncode, proc.stderr, proc.stdout))
     return proc
 
 

@@ -30,7 +30,7 @@ def test_create_new_bridge():
 
 
 def test_new_bridge_without_datapath_gets_system():
-    ops, _, after = plan_bridge(None, 'br0')
+    ops, _before, after = plan_bridge(None, 'br0')
     assert ops == [dict(op='add_bridge', bridge='br0', datapath_type='')]
     assert after['datapath_type'] == 'system'
 
@@ -54,7 +54,7 @@ def test_drift_is_repaired_and_unnamed_keys_kept():
 
 def test_purge_external_ids_even_without_named_keys():
     current = bridge(external_ids={'a': '1', 'b': '2'})
-    ops, _, after = plan_bridge(current, 'br0', purge_external_ids=True)
+    ops, _before, after = plan_bridge(current, 'br0', purge_external_ids=True)
     assert ops == [dict(op='remove_keys', table='Bridge', record='br0', column='external_ids',
                         keys=['a', 'b'])]
     assert after['external_ids'] == {}
@@ -62,7 +62,7 @@ def test_purge_external_ids_even_without_named_keys():
 
 def test_unmanaged_options_left_alone():
     current = bridge(fail_mode='secure', other_config={'a': '1'})
-    ops, _, after = plan_bridge(current, 'br0')
+    ops, _before, after = plan_bridge(current, 'br0')
     assert ops == [] and after['fail_mode'] == 'secure'
 
 

@@ -22,7 +22,7 @@ def test_plan_config_sets_and_flags_restart_keys():
 
 def test_plan_config_absent_removes_named_keys_only():
     current = dict(other_config={'a': '1', 'b': '2'}, external_ids={'x': '1'})
-    ops, _, after, changed, restart = plan_config(current, {'a': 'ignored', 'zz': None},
+    ops, _before, after, changed, restart = plan_config(current, {'a': 'ignored', 'zz': None},
                                                   {'x': None}, 'absent')
     assert after == {'other_config': {'b': '2'}, 'external_ids': {}}
     assert changed == ['other_config:a', 'external_ids:x']
@@ -32,7 +32,7 @@ def test_plan_config_absent_removes_named_keys_only():
 
 def test_plan_config_idempotent():
     current = dict(other_config={'a': '1'}, external_ids={})
-    ops, before, after, changed, _ = plan_config(current, {'a': 1}, {}, 'present')
+    ops, before, after, changed, _restart = plan_config(current, {'a': 1}, {}, 'present')
     assert ops == [] and changed == [] and before == after
 
 
