@@ -216,6 +216,7 @@ def _port_data(row):
         tag=tag,
         trunks=sorted(row.trunks),
         vlan_mode=_opt(row.vlan_mode),
+        protected=bool(getattr(row, 'protected', False)),
         external_ids=dict(row.external_ids),
         other_config=dict(row.other_config),
         interfaces=dict((i.name, _interface_data(i)) for i in row.interfaces),
@@ -368,13 +369,12 @@ class OvsdbSession(object):
         if kind == 'del_bridge':
             return [api.del_br(op['bridge'], if_exists=False)]
         if kind == 'add_port':
-            cmds = [api.add_port(op['bridge'], op['port'], may_exist=False)]
+            # Interface columns are set on the row as it is inserted (no lookup by name).
+            cmds = [api.add_port(op['bridge'], op['port'], may_exist=False,
+                                 **(op.get('iface_columns') or {}))]
             port_cols = op.get('port_columns') or {}
             if port_cols:
                 cmds.append(api.db_set('Port', op['port'], *sorted(port_cols.items())))
-            iface_cols = op.get('iface_columns') or {}
-            if iface_cols:
-                cmds.append(api.db_set('Interface', op['port'], *sorted(iface_cols.items())))
             return cmds
         if kind == 'del_port':
             return [api.del_port(op['port'], bridge=op['bridge'], if_exists=False)]

@@ -1,0 +1,353 @@
+#!/usr/bin/python
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r'''
+module: gre_network
+short_description: Converge a host's CloudStack GRE mesh (tunnel bridges, GRE ports, flows) in one call
+version_added: 0.1.0
+description:
+  - Lays out CloudStack's GRE isolation on one KVM host the way CloudStack's agent does
+    (C(scripts/vm/network/vnet/ovstunnel.py)): one bridge C(OVSTunnel<key>) per guest network and
+    one GRE port C(t<key>-<this host id>-<peer host id>) to every peer host, with
+    C(options:key=<key>) and C(options:remote_ip=<peer underlay IP>).
+  - Every network given is converged in one call and one OVSDB transaction; when nothing differs,
+    nothing is written and C(changed) is false.
+  - The bridge gets CloudStack's markers in C(other_config) (C(gre_key), C(is-ovs-tun-network=True),
+    this host in C(ovs-host-setup)) and this module's marker C(cloudstack-ovs-owner=gre_network) in
+    C(external_ids); tunnel ports carry the same marker in their C(external_ids).
+  - "Split horizon: every tunnel port is created with C(protected=true), in the same transaction,
+    so the NORMAL action never forwards a frame that came in from one tunnel into another one
+    (a full mesh would loop otherwise). This lives in OVSDB: it holds from the moment the port
+    exists and survives restarts of ovs-vswitchd."
+  - Flows (O(flows=true)) - the bridge's flow table is set to CloudStack's split-horizon entries
+    at priority 1000 (broadcast and 224.0.0.0/24 from each tunnel port) and NORMAL for the rest.
+    Installed flows are compared with the wanted ones and replaced only when they differ, at once
+    (C(ovs-ofctl --bundle replace-flows)). See C(docs/gre_network.md) for what is and is not
+    mirrored from CloudStack.
+  - Tunnel port names are CloudStack's, also when longer than 15 characters - GRE ports are no
+    kernel interfaces on either datapath; flows refer to ports by number only (OpenFlow truncates
+    port names to 15 characters). Bridge names must fit in 15 characters.
+  - Every parameter is checked before anything is read or written; a bad value fails naming the
+    field and the value, and changes nothing.
+author:
+  - cloudstack.ovs contributors (@cloudstack-ovs)
+options:
+  host_id:
+    description:
+      - This host's CloudStack host id (the C(<src>) in the tunnel port names).
+    type: int
+    required: true
+  key:
+    description:
+      - The GRE key of the one network to converge (1 to 4294967295). Use with O(peers);
+        mutually exclusive with O(networks).
+    type: int
+  peers:
+    description:
+      - The other hosts of network O(key). Each peer needs a tunnel; this host must not be listed.
+    type: list
+    elements: dict
+    suboptions:
+      host_id:
+        description: The peer's CloudStack host id.
+        type: int
+        required: true
+      remote_ip:
+        description: The peer's underlay (tunnel endpoint) address, IPv4 or IPv6.
+        type: str
+        required: true
+  bridge:
+    description:
+      - Bridge of network O(key); default C(OVSTunnel<key>). At most 15 characters.
+    type: str
+  networks:
+    description:
+      - Several networks at once, each C({key, peers, bridge}) with the meaning of O(key),
+        O(peers) and O(bridge). All of them are converged in one transaction. One bridge carries
+        one network.
+    type: list
+    elements: dict
+  local_ip:
+    description:
+      - The local tunnel endpoint, set as C(options:local_ip) on every tunnel. Not set when not given
+        (OVS picks the source address from its routing table).
+    type: str
+  datapath_type:
+    description:
+      - Datapath of the tunnel bridges. V(netdev) for userspace (DPDK) hosts. When not given, an
+        existing bridge keeps its datapath and a new one gets V(system).
+    type: str
+    choices: [system, netdev]
+  purge:
+    description:
+      - Remove tunnel ports of the managed bridges that are not wanted. Only ports named like
+        CloudStack's tunnels (C(t<key>-<src>-<dst>)) or carrying this module's marker are ever
+        removed; any other port of the bridge (VM interfaces) is never touched.
+    type: bool
+    default: true
+  state:
+    description:
+      - V(present) converges the networks; V(absent) deletes each network's bridge with its tunnels.
+    type: str
+    choices: [present, absent]
+    default: present
+  flows:
+    description:
+      - Manage the flow table of the tunnel bridges. Set to V(false) when an OpenFlow controller owns
+        the flows.
+    type: bool
+    default: true
+  ovs_rundir:
+    description:
+      - Directory of the bridges' OpenFlow management sockets (C(<bridge>.mgmt)) for C(ovs-ofctl).
+      - Default - the directory of the O(db) socket when O(db) is C(unix:), else C(/var/run/openvswitch).
+    type: path
+extends_documentation_fragment:
+  - cloudstack.ovs.ovsdb
+attributes:
+  check_mode:
+    support: full
+    description: Reads the database and the flow tables and reports what a real run changes; writes nothing.
+  diff_mode:
+    support: full
+    description: Per network, the bridge markers, tunnels and flows before and after.
+requirements:
+  - ovsdbapp (on the managed host)
+  - ovs-ofctl (Open vSwitch) when O(flows=true)
+notes:
+  - A new tunnel port's ofport is assigned by ovs-vswitchd; the module waits for it (up to O(timeout))
+    before it writes the flows.
+seealso:
+  - module: cloudstack.ovs.ovs_bridge
+  - module: cloudstack.ovs.ovs_info
+'''
+
+EXAMPLES = r'''
+- name: One network on host 1, peers 2 and 3
+  cloudstack.ovs.gre_network:
+    host_id: 1
+    key: 1001
+    peers:
+      - {host_id: 2, remote_ip: 192.0.2.12}
+      - {host_id: 3, remote_ip: 192.0.2.13}
+    datapath_type: netdev
+
+- name: The whole mesh of this host in one call and one transaction
+  cloudstack.ovs.gre_network:
+    host_id: "{{ cloudstack_host_id }}"
+    networks:
+      - key: 1001
+        peers: [{host_id: 2, remote_ip: 192.0.2.12}]
+      - key: 1002
+        peers: [{host_id: 3, remote_ip: 192.0.2.13}]
+
+- name: Remove a network's bridge and its tunnels
+  cloudstack.ovs.gre_network:
+    host_id: 1
+    key: 1002
+    state: absent
+'''
+
+RETURN = r'''
+networks:
+  description: Per network, its bridge and tunnels as they are after the call (as they would be, in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - key: 1001
+      bridge: OVSTunnel1001
+      state: present
+      tunnels:
+        - {name: t1001-1-2, peer_host_id: 2, remote_ip: 192.0.2.12, ofport: 1, link_state: up}
+changes:
+  description: Per network key, the tunnel ports added, removed and changed and the flows added and removed.
+  returned: always
+  type: dict
+  sample:
+    "1001":
+      ports_added: [t1001-1-3]
+      ports_removed: []
+      ports_changed: []
+      flows_added: ["priority=1000,in_port=2,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL"]
+      flows_removed: []
+actions:
+  description: What was done (in check mode, what would be done), one line per change.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Per network, bridge markers, tunnels and flows before and after (diff mode).
+  returned: when diff mode is on
+  type: dict
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
+    desired_flows,
+    flow_diff,
+    normalize_networks,
+    plan_networks,
+    port_name,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    OvsdbError,
+    OvsdbSession,
+    describe_op,
+    ovsdb_argument_spec,
+    run_guarded,
+    validate_db,
+)
+
+OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
+
+
+def default_rundir(db):
+    kind, target = validate_db(db)
+    if kind == 'unix':
+        return os.path.dirname(target)
+    return '/var/run/openvswitch'
+
+
+class Flows(object):
+    """ovs-ofctl on the bridges' management sockets."""
+
+    def __init__(self, module, rundir):
+        self.module = module
+        self.rundir = rundir
+        self.ofctl = module.get_bin_path('ovs-ofctl', required=True)
+
+    def target(self, bridge):
+        return 'unix:%s' % os.path.join(self.rundir, bridge + '.mgmt')
+
+    def dump(self, bridge):
+        rc, out, err = self.module.run_command(
+            [self.ofctl, '-O', OFCTL_PROTOCOL, '--no-names', '--no-stats', 'dump-flows',
+             self.target(bridge)])
+        if rc != 0:
+            raise OvsdbError('flows: cannot read the flows of bridge %s through %s: %s'
+                             % (bridge, self.target(bridge), (err or out).strip()))
+        return out
+
+    def replace(self, bridge, flows):
+        rc, out, err = self.module.run_command(
+            [self.ofctl, '-O', OFCTL_PROTOCOL, '--bundle', 'replace-flows', self.target(bridge),
+             '-'], data='\n'.join(flows) + '\n', binary_data=True)
+        if rc != 0:
+            raise OvsdbError('flows: replacing the flows of bridge %s failed (nothing changed, '
+                             'the bundle is atomic): %s' % (bridge, (err or out).strip()))
+
+
+def main():
+    argument_spec = dict(
+        host_id=dict(type='int', required=True),
+        key=dict(type='int', no_log=False),
+        peers=dict(type='list', elements='dict', options=dict(
+            host_id=dict(type='int', required=True),
+            remote_ip=dict(type='str', required=True))),
+        bridge=dict(type='str'),
+        networks=dict(type='list', elements='dict'),
+        local_ip=dict(type='str'),
+        datapath_type=dict(type='str', choices=['system', 'netdev']),
+        purge=dict(type='bool', default=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        flows=dict(type='bool', default=True),
+        ovs_rundir=dict(type='path'),
+    )
+    argument_spec.update(ovsdb_argument_spec())
+    # key/networks exclusivity is checked by normalize_networks, with the field in the message.
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+
+    def run():
+        # Everything is validated before the database is opened: a bad call changes nothing.
+        host_id, local_ip, networks = normalize_networks(p)
+        state = p['state']
+        rundir = p['ovs_rundir'] or default_rundir(p['db'])
+        flows = Flows(module, rundir) if (p['flows'] and state == 'present') else None
+        with OvsdbSession(module) as session:
+            bridges = session.bridges()
+            ops, diffs = plan_networks(bridges, host_id, local_ip, networks,
+                                       datapath_type=p['datapath_type'], purge=p['purge'],
+                                       state=state)
+            if ops and not module.check_mode:
+                session.apply(ops)
+            result_networks, changes, actions = [], {}, [describe_op(op) for op in ops]
+            wanted_names = []
+            for net in networks:
+                wanted_names.append(net['bridge'])
+                wanted_names.extend(port_name(net['key'], host_id, peer['host_id'])
+                                    for peer in net['peers'])
+            if state == 'present' and ops and not module.check_mode:
+                ifaces = session.wait_ofports(wanted_names)
+            else:
+                ifaces = {}
+                for bridge in bridges.values():
+                    for port in bridge['ports'].values():
+                        ifaces.update(port['interfaces'])
+            flow_changed = False
+            for net, diff in zip(networks, diffs):
+                key, bridge = net['key'], net['bridge']
+                before_t, after_t = diff['before']['tunnels'], diff['after']['tunnels']
+                change = dict(
+                    ports_added=sorted(set(after_t) - set(before_t)),
+                    ports_removed=sorted(set(before_t) - set(after_t)),
+                    ports_changed=sorted(n for n in set(after_t) & set(before_t)
+                                         if after_t[n] != before_t[n]),
+                    flows_added=[], flows_removed=[])
+                tunnels = []
+                if state == 'present':
+                    for peer in net['peers']:
+                        name = port_name(key, host_id, peer['host_id'])
+                        iface = ifaces.get(name) or {}
+                        tunnels.append(dict(name=name, peer_host_id=peer['host_id'],
+                                            remote_ip=peer['remote_ip'],
+                                            ofport=iface.get('ofport'),
+                                            link_state=iface.get('link_state'),
+                                            error=iface.get('error')))
+                if flows is not None:
+                    ofports = dict((t['name'], t['ofport']) for t in tunnels)
+                    if not module.check_mode:
+                        missing = [t for t in tunnels if not t['ofport'] or t['ofport'] < 0]
+                        if missing:
+                            raise OvsdbError(
+                                'peers: ovs-vswitchd gave tunnel port %s no ofport within %ss '
+                                '(error: %s); the flows of %s were not changed'
+                                % (missing[0]['name'], p['timeout'], missing[0]['error'], bridge))
+                    wanted = desired_flows(ofports)
+                    exists = bridge in bridges or not module.check_mode
+                    installed = flows.dump(bridge) if exists else ''
+                    added, removed = flow_diff(installed, wanted)
+                    if added or removed:
+                        flow_changed = True
+                        if not module.check_mode:
+                            flows.replace(bridge, wanted)
+                        actions.append('replace flows of bridge %s (%d added, %d removed)'
+                                       % (bridge, len(added), len(removed)))
+                    change.update(flows_added=added, flows_removed=removed)
+                    diff['before']['flows'] = sorted(
+                        ln.strip() for ln in installed.splitlines()
+                        if ln.strip() and 'FLOW reply' not in ln)
+                    diff['after']['flows'] = wanted
+                for t in tunnels:
+                    t.pop('error')
+                result_networks.append(dict(key=key, bridge=bridge, state=state,
+                                            tunnels=tunnels))
+                changes[str(key)] = change
+        result = dict(changed=bool(ops) or flow_changed, networks=result_networks,
+                      changes=changes, actions=actions)
+        if module._diff:
+            result['diff'] = dict(
+                before=dict((str(d['key']), d['before']) for d in diffs),
+                after=dict((str(d['key']), d['after']) for d in diffs))
+        return result
+
+    module.exit_json(**run_guarded(module, run))
+
+
+if __name__ == '__main__':
+    main()
