@@ -222,8 +222,9 @@ def test_parser_agrees_with_java_util_properties(workdir):
     files = []
     for index, text in enumerate(CASES):
         # and what we write for awkward values must read back the same in Java
-        edited, unused = plan(parse(text), {'w1': ' =lead', 'w2': 'x\\y:z=#!', 'w3': '\u00e9\u20ac\U0001F600',
-                                       'k e=y': 'tab\tnl\n', 'cont': 'new'})
+        wanted = {'w1': ' =lead', 'w2': 'x\\y:z=#!', 'w3': '\u00e9\u20ac\U0001F600',
+                  'k e=y': 'tab\tnl\n', 'cont': 'new'}
+        edited, unused = plan(parse(text), wanted)
         for suffix, body in (('in', text), ('out', render(edited))):
             name = os.path.join(workdir, 'case%d.%s.properties' % (index, suffix))
             with open(name, 'wb') as handle:
