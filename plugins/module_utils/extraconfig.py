@@ -216,7 +216,7 @@ def _parse(document, where, line_offset=0):
     except ET.ParseError as exc:
         line, column = getattr(exc, 'position', (0, 0))
         raise ExtraConfigError('%s: not well-formed XML: %s (line %d, column %d)'
-                               % (where, str(exc).split(':')[0], max(line - line_offset, 1), column))
+                               % (where, str(exc).split(':', maxsplit=1)[0], max(line - line_offset, 1), column))
     for event, payload in parser.read_events():
         if event == 'start-ns':
             prefix, uri = payload

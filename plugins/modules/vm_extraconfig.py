@@ -72,7 +72,7 @@ attributes:
     support: full
     description: The domain XML before and after (passwords masked), shown as a unified diff.
 notes:
-  - Write values in libvirt's own form (for example memory in KiB): libvirt normalises what it stores,
+  - Write values in libvirt's own form (for example memory in KiB); libvirt normalises what it stores,
     and an element it rewrites or drops (libvirt ignores unknown elements) is reported in RV(not_kept)
     with a warning; the next run would try again.
   - The C(qemu) prefix may be used in a section without declaring it.

@@ -93,7 +93,8 @@ def run_module(name, args, check_mode=False, diff=False, timeout=120):
         env = dict(os.environ, PYTHONPATH=LINK)
         proc = subprocess.run(
             [sys.executable, '-m', 'ansible_collections.cloudstack.ovs.plugins.modules.%s' % name, path],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
+            check=False)
     finally:
         os.unlink(path)
     try:

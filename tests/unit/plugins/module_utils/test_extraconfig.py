@@ -135,8 +135,8 @@ def test_section_of_only_line_breaks_is_refused():
 def test_duplicate_titles_last_wins_unvalidated_error_validated():
     text = ec.url_encode('t:\n<a/>\n\nt:\n<b/>')
     assert ec.decode(text, validate=False) == {'extraconfig-t': '<b/>'}
-    with pytest.raises(ExtraConfigError, match=r'section 2 \(extraconfig-t\): duplicate key extraconfig-t, '
-                                                r'also used by section 1'):
+    why = r'section 2 \(extraconfig-t\): duplicate key extraconfig-t, also used by section 1'
+    with pytest.raises(ExtraConfigError, match=why):
         ec.decode(text)
 
 
