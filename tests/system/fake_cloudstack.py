@@ -1,0 +1,332 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""A tiny stand-in for a CloudStack management server's API, for contract tests.
+
+It listens on 127.0.0.1 (a free port), checks every request's signature the way the
+management server does (rebuilt from the query it received, independently of the
+collection's client), and answers with the JSON shapes of CloudStack's API reference:
+
+* ``{"<command>response": {"count": N, "<item>": [...]}}`` for list commands, ``{}`` inside
+  when nothing matches;
+* ``{"<command>response": {"jobid": ...}}`` for asynchronous commands, then
+  ``queryAsyncJobResult`` with ``jobstatus`` 0 (pending, once), then 1 with ``jobresult``;
+* errors as ``{"<command>response": {"uuidList": [], "errorcode": N, "cserrorcode": M,
+  "errortext": ...}}`` with HTTP status N (401 bad credentials, 431 bad parameter,
+  432 unknown command, 530 failed job).
+
+The state is a small in-memory zone: one zone, one GRE physical network with the default
+providers (VirtualRouter, Ovs), an Ovs element, traffic types and offerings, and every
+request is recorded in ``calls`` so tests can tell reads from writes.
+"""
+
+import base64
+import copy
+import datetime
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+API_KEY = 'fake-api-key-0123456789'
+API_SECRET = 'fake-secret-key-9876543210'
+
+# Java's URLEncoder leaves only these unencoded (and writes a space as '+', which the
+# server turns into %20 before signing).
+_JAVA_SAFE = frozenset(b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*_')
+
+ASYNC_COMMANDS = {
+    'configureOvsElement': 'org.apache.cloudstack.api.command.admin.router.ConfigureOvsElementCmd',
+    'updateNetworkServiceProvider':
+        'org.apache.cloudstack.api.command.admin.network.UpdateNetworkServiceProviderCmd',
+    'createPhysicalNetwork':
+        'org.apache.cloudstack.api.command.admin.network.CreatePhysicalNetworkCmd',
+    'updatePhysicalNetwork':
+        'org.apache.cloudstack.api.command.admin.network.UpdatePhysicalNetworkCmd',
+    'addTrafficType': 'org.apache.cloudstack.api.command.admin.usage.AddTrafficTypeCmd',
+    'updateTrafficType': 'org.apache.cloudstack.api.command.admin.usage.UpdateTrafficTypeCmd',
+}
+WRITE_COMMANDS = set(ASYNC_COMMANDS) | {
+    'createNetworkOffering', 'updateNetworkOffering', 'createServiceOffering',
+    'updateServiceOffering'}
+
+
+def java_encode(text):
+    """URLEncoder.encode(text, "UTF-8") with '+' replaced by %20, written byte by byte."""
+    out = []
+    for byte in text.encode('utf-8'):
+        out.append(chr(byte) if byte in _JAVA_SAFE else '%%%02X' % byte)
+    return ''.join(out)
+
+
+def expected_signature(params, secret):
+    """The signature the management server computes for the (decoded) request parameters."""
+    # The server sorts the names as received (Collections.sort: case-sensitive).
+    pairs = sorted(params, key=lambda kv: kv[0])
+    text = '&'.join('%s=%s' % (k, java_encode(v)) for k, v in pairs).lower()
+    digest = hmac.new(secret.encode(), text.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+class ApiError(Exception):
+    def __init__(self, code, text, cserrorcode=9999):
+        super(ApiError, self).__init__(text)
+        self.code = code
+        self.text = text
+        self.cserrorcode = cserrorcode
+
+
+def _uuid():
+    return str(uuid.uuid4())
+
+
+def default_state():
+    """A zone as it is right after the admin created it with one GRE physical network."""
+    zone_id, pn_id = _uuid(), _uuid()
+    vr_id, ovs_id = _uuid(), _uuid()
+    return dict(
+        zones=[dict(id=zone_id, name='zone1', networktype='Advanced', allocationstate='Enabled',
+                    dns1='192.0.2.53', internaldns1='192.0.2.53', localstorageenabled=False,
+                    securitygroupsenabled=False, tags=[])],
+        physical_networks=[dict(id=pn_id, name='gre-guest', zoneid=zone_id, zonename='zone1',
+                                state='Disabled', isolationmethods='GRE',
+                                broadcastdomainrange='ZONE', vlan='1000-1999',
+                                tags='gre-guest', networkspeed='1G')],
+        nsps=[
+            dict(id=vr_id, name='VirtualRouter', physicalnetworkid=pn_id, state='Disabled',
+                 canenableindividualservice=True, destinationphysicalnetworkid='0',
+                 servicelist=['Vpn', 'Dhcp', 'Dns', 'Gateway', 'Firewall', 'Lb', 'UserData',
+                              'SourceNat', 'StaticNat', 'PortForwarding']),
+            dict(id=ovs_id, name='Ovs', physicalnetworkid=pn_id, state='Disabled',
+                 canenableindividualservice=True, destinationphysicalnetworkid='0',
+                 servicelist=['Connectivity', 'StaticNat', 'PortForwarding', 'Lb']),
+        ],
+        ovs_elements=[dict(id=_uuid(), nspid=ovs_id, enabled=False, account='system',
+                           domainid=_uuid(), domain='ROOT')],
+        traffic_types=[],
+        network_offerings=[],
+        service_offerings=[],
+        domains=[dict(id=_uuid(), name='ROOT', path='ROOT', level=0, haschild=False)],
+    )
+
+
+class FakeCloudStack(object):
+    """Start with ``start()`` (returns the API URL), stop with ``stop()``."""
+
+    def __init__(self, state=None, api_key=API_KEY, api_secret=API_SECRET):
+        self.state = state or default_state()
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.calls = []
+        self.jobs = {}
+        self.fail_next_job = None
+        self.lock = threading.Lock()
+        self.server = None
+        self.thread = None
+
+    # ------------------------------------------------------------- lifecycle
+    def start(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                fake.handle(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return 'http://127.0.0.1:%d/client/api' % self.server.server_address[1]
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(5)
+            self.server = None
+
+    def writes(self):
+        return [c for c in self.calls if c[0] in WRITE_COMMANDS]
+
+    def commands(self):
+        return [c[0] for c in self.calls]
+
+    # ------------------------------------------------------------- HTTP
+    def handle(self, request):
+        query = urlsplit(request.path).query
+        pairs = parse_qsl(query, keep_blank_values=True)
+        params = dict(pairs)
+        command = params.get('command', '')
+        try:
+            self._authenticate(pairs, params)
+            with self.lock:
+                self.calls.append((command, params))
+                body = self.dispatch(command, params)
+            status = 200
+        except ApiError as exc:
+            status = exc.code
+            body = dict(uuidList=[], errorcode=exc.code, cserrorcode=exc.cserrorcode,
+                        errortext=exc.text)
+        payload = json.dumps({command.lower() + 'response': body}).encode()
+        request.send_response(status)
+        request.send_header('Content-Type', 'application/json; charset=UTF-8')
+        request.send_header('Content-Length', str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
+
+    def _authenticate(self, pairs, params):
+        bad = ApiError(401, 'unable to verify user credentials and/or request signature')
+        if params.get('apiKey') != self.api_key or 'signature' not in params:
+            raise bad
+        signed = [(k, v) for k, v in pairs if k != 'signature']
+        if not hmac.compare_digest(expected_signature(signed, self.api_secret),
+                                   params['signature']):
+            raise bad
+        if params.get('signatureVersion') == '3':
+            expires = datetime.datetime.strptime(params.get('expires', ''),
+                                                 '%Y-%m-%dT%H:%M:%S%z')
+            if expires < datetime.datetime.now(datetime.timezone.utc):
+                raise bad
+
+    # ------------------------------------------------------------- API
+    def dispatch(self, command, p):
+        method = getattr(self, 'api_' + command, None)
+        if method is None:
+            raise ApiError(432, 'The given command:%s does not exist or it is not available for '
+                                'user' % command, 9999)
+        return method(p)
+
+    @staticmethod
+    def _require(p, command, *names):
+        for name in names:
+            if not p.get(name):
+                raise ApiError(431, 'Unable to execute API command %s due to missing parameter %s'
+                               % (command.lower(), name), 4350)
+
+    @staticmethod
+    def _list(item_key, items, p):
+        if p.get('id'):
+            items = [i for i in items if i['id'] == p['id']]
+        if p.get('name'):
+            # CloudStack's name filters match substrings on several list commands.
+            items = [i for i in items if p['name'].lower() in i.get('name', '').lower()]
+        if not items:
+            return {}
+        count = len(items)
+        if p.get('pagesize'):
+            size = int(p['pagesize'])
+            start = (int(p.get('page') or 1) - 1) * size
+            items = items[start:start + size]
+        return {'count': count, item_key: copy.deepcopy(items)}
+
+    def _find(self, collection, item_id, what):
+        for item in self.state[collection]:
+            if item['id'] == item_id:
+                return item
+        raise ApiError(431, 'Unable to execute API command due to invalid value. Invalid '
+                            'parameter id value=%s due to incorrect long value format, or entity '
+                            'does not exist or due to incorrect parameter annotation for the '
+                            'field in api cmd class.' % item_id, 4350)
+
+    def _start_job(self, command, result):
+        jobid = _uuid()
+        self.jobs[jobid] = dict(command=command, result=result, polls=0,
+                                fail=self.fail_next_job)
+        self.fail_next_job = None
+        return {'jobid': jobid}
+
+    def api_listZones(self, p):
+        return self._list('zone', self.state['zones'], p)
+
+    def api_listDomains(self, p):
+        return self._list('domain', self.state['domains'], p)
+
+    def api_listPhysicalNetworks(self, p):
+        items = self.state['physical_networks']
+        if p.get('zoneid'):
+            items = [i for i in items if i['zoneid'] == p['zoneid']]
+        return self._list('physicalnetwork', items, p)
+
+    def api_listNetworkServiceProviders(self, p):
+        items = self.state['nsps']
+        if p.get('physicalnetworkid'):
+            items = [i for i in items if i['physicalnetworkid'] == p['physicalnetworkid']]
+        if p.get('state'):
+            items = [i for i in items if i['state'] == p['state']]
+        if p.get('name'):
+            # This one matches the provider name exactly.
+            items = [i for i in items if i['name'] == p['name']]
+        return self._list('networkserviceprovider', items, dict(page=p.get('page'),
+                                                                pagesize=p.get('pagesize')))
+
+    def api_listOvsElements(self, p):
+        items = self.state['ovs_elements']
+        if p.get('nspid'):
+            items = [i for i in items if i['nspid'] == p['nspid']]
+        if p.get('enabled'):
+            items = [i for i in items if i['enabled'] == (p['enabled'] == 'true')]
+        return self._list('ovselement', items, dict(id=p.get('id'), page=p.get('page'),
+                                                    pagesize=p.get('pagesize')))
+
+    def api_configureOvsElement(self, p):
+        self._require(p, 'configureOvsElement', 'id', 'enabled')
+        element = self._find('ovs_elements', p['id'], 'ovs element')
+        return self._start_job('configureOvsElement', lambda: self._configure(element, p))
+
+    def _configure(self, element, p):
+        element['enabled'] = p['enabled'] == 'true'
+        return {'ovselement': copy.deepcopy(element)}
+
+    def api_updateNetworkServiceProvider(self, p):
+        self._require(p, 'updateNetworkServiceProvider', 'id')
+        nsp = self._find('nsps', p['id'], 'network service provider')
+        if p.get('state') and p['state'] not in ('Enabled', 'Disabled'):
+            raise ApiError(431, 'Unable to update the Network Service Provider id=%s as the '
+                                'state value is not valid' % p['id'], 4350)
+        return self._start_job('updateNetworkServiceProvider', lambda: self._update_nsp(nsp, p))
+
+    def _update_nsp(self, nsp, p):
+        if p.get('state'):
+            nsp['state'] = p['state']
+        return {'networkserviceprovider': copy.deepcopy(nsp)}
+
+    def api_listTrafficTypes(self, p):
+        self._require(p, 'listTrafficTypes', 'physicalnetworkid')
+        items = [t for t in self.state['traffic_types']
+                 if t['physicalnetworkid'] == p['physicalnetworkid']]
+        return self._list('traffictype', items, dict(page=p.get('page'),
+                                                     pagesize=p.get('pagesize')))
+
+    def api_listNetworkOfferings(self, p):
+        return self._list('networkoffering', self.state['network_offerings'], p)
+
+    def api_listServiceOfferings(self, p):
+        return self._list('serviceoffering', self.state['service_offerings'], p)
+
+    def api_queryAsyncJobResult(self, p):
+        self._require(p, 'queryAsyncJobResult', 'jobid')
+        job = self.jobs.get(p['jobid'])
+        if job is None:
+            raise ApiError(431, 'Unable to execute API command queryasyncjobresult due to invalid '
+                                'value. Invalid parameter jobid value=%s' % p['jobid'], 4350)
+        now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S+0000')
+        answer = dict(accountid=_uuid(), userid=_uuid(), cmd=ASYNC_COMMANDS[job['command']],
+                      jobprocstatus=0, created=now, jobid=p['jobid'])
+        job['polls'] += 1
+        if job['polls'] == 1:
+            # Every job is pending once, so clients have to poll.
+            answer.update(jobstatus=0, jobresultcode=0)
+            return answer
+        if job['fail']:
+            answer.update(jobstatus=2, jobresultcode=530, jobresulttype='object', completed=now,
+                          jobresult=dict(errorcode=530, errortext=job['fail']))
+            return answer
+        if 'value' not in job:
+            job['value'] = job['result']()
+        answer.update(jobstatus=1, jobresultcode=0, jobresulttype='object', completed=now,
+                      jobresult=job['value'])
+        return answer
