@@ -19,6 +19,13 @@ options:
     type: list
     elements: str
     default: []
+  agent_properties:
+    description:
+      - CloudStack agent's properties file, read (never changed) to work out whether the agent will
+        report the C(dpdk) host capability - see RV(cloudstack_dpdk_capable). A missing file means
+        the agent is not configured (not capable).
+    type: path
+    default: /etc/cloudstack/agent/agent.properties
 extends_documentation_fragment:
   - cloudstack.ovs.ovsdb
 attributes:
@@ -41,6 +48,11 @@ EXAMPLES = r'''
   ansible.builtin.assert:
     that: ovs.dpdk_initialized
     fail_msg: "OVS-DPDK is not initialised (dpdk-init: {{ ovs.other_config['dpdk-init'] | default('unset') }})"
+
+- name: Fail unless the CloudStack agent will report the dpdk capability
+  ansible.builtin.assert:
+    that: ovs.cloudstack_dpdk_capable
+    fail_msg: "{{ ovs.cloudstack_dpdk.reasons | join('; ') }}"
 
 - name: Names of all GRE tunnel ports
   ansible.builtin.debug:
@@ -127,6 +139,41 @@ bridges:
             C(external_ids), C(link_state), C(admin_state), C(error).
           type: list
           elements: dict
+cloudstack_dpdk_capable:
+  description:
+    - Whether CloudStack's KVM agent, reading O(agent_properties), reports the C(dpdk) host capability -
+      by the agent's own rule - C(network.bridge.type) is C(openvswitch) (any case; unset means C(native))
+      and C(openvswitch.dpdk.enabled) is true (C(true), C(yes), C(on), C(y) or C(1), any case).
+    - The agent does not look at OVS for this; RV(dpdk_initialized) says whether OVS can carry the ports.
+  returned: always
+  type: bool
+cloudstack_dpdk:
+  description: The details behind RV(cloudstack_dpdk_capable).
+  returned: always
+  type: dict
+  contains:
+    capable:
+      description: Same as RV(cloudstack_dpdk_capable).
+      type: bool
+    bridge_type:
+      description: C(network.bridge.type) as the agent reads it (C(native) when unset).
+      type: str
+    enabled:
+      description: Whether C(openvswitch.dpdk.enabled) is true.
+      type: bool
+    ovs_path:
+      description: C(openvswitch.dpdk.ovs.path), the directory of the vhost-user sockets, or null.
+      type: str
+    reasons:
+      description: Why the capability is not reported (empty when it is).
+      type: list
+      elements: str
+    warnings:
+      description: Problems that do not stop the capability (for example no C(openvswitch.dpdk.ovs.path)).
+      type: list
+      elements: str
+  sample: {capable: true, bridge_type: openvswitch, enabled: true, ovs_path: /var/run/openvswitch,
+           reasons: [], warnings: []}
 tunnels:
   description: Every tunnel interface (gre, vxlan, geneve, stt) on any bridge, flattened.
   returned: always
@@ -139,10 +186,19 @@ tunnels:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk import (
+    cloudstack_dpdk_capability,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     OvsdbSession,
     ovsdb_argument_spec,
     run_guarded,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
+    PropertiesError,
+    as_dict,
+    parse,
+    read_file,
 )
 
 TUNNEL_TYPES = ('gre', 'ip6gre', 'vxlan', 'geneve', 'stt', 'erspan', 'ip6erspan')
@@ -176,8 +232,21 @@ def facts_from_snapshot(snapshot, only=None):
     return facts
 
 
+def read_agent_properties(module, path):
+    """agent.properties as the agent reads it (last occurrence wins); {} when missing."""
+    try:
+        text = read_file(path)
+        return as_dict(parse(text)) if text is not None else {}
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='agent_properties: cannot read %s: %s' % (path, exc.strerror or exc))
+    except PropertiesError as exc:
+        module.fail_json(msg='agent_properties: %s: %s' % (path, exc))
+
+
 def main():
-    argument_spec = dict(bridges=dict(type='list', elements='str', default=[]))
+    argument_spec = dict(bridges=dict(type='list', elements='str', default=[]),
+                         agent_properties=dict(type='path',
+                                               default='/etc/cloudstack/agent/agent.properties'))
     argument_spec.update(ovsdb_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
@@ -187,7 +256,11 @@ def main():
         missing = [b for b in module.params['bridges'] if b not in snapshot['bridges']]
         if missing:
             module.fail_json(msg='bridges: no such bridge: %s' % ', '.join(missing))
-        return dict(changed=False, **facts_from_snapshot(snapshot, module.params['bridges']))
+        facts = facts_from_snapshot(snapshot, module.params['bridges'])
+        facts['cloudstack_dpdk'] = cloudstack_dpdk_capability(
+            read_agent_properties(module, module.params['agent_properties']))
+        facts['cloudstack_dpdk_capable'] = facts['cloudstack_dpdk']['capable']
+        return dict(changed=False, **facts)
 
     module.exit_json(**run_guarded(module, run))
 

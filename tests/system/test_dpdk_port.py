@@ -251,3 +251,22 @@ def test_interface_extra_merged(dpdk_switch):
     assert 'type="e1000"' in xml and 'virtio' not in xml and 'queues="2"' in xml
     # ofport assigned: ovs-vswitchd really added the port
     assert sw.ovs.wait_ofport('csdpdk-50') > 0
+
+
+def test_ovs_info_reports_dpdk_and_the_agent_capability(dpdk_switch, tmp_path):
+    sw = dpdk_switch
+    props = tmp_path / 'agent.properties'
+    info = run_module('ovs_info', dict(db=sw.db, agent_properties=str(props)))
+    assert info['dpdk_initialized'] is True and 'dpdkvhostuser' in info['iface_types']
+    assert info['cloudstack_dpdk_capable'] is False      # no agent.properties yet
+
+    props.write_text('network.bridge.type=openvswitch\nopenvswitch.dpdk.enabled=true\n'
+                     'openvswitch.dpdk.ovs.path=%s\n' % sock_dir(sw))
+    info = run_module('ovs_info', dict(db=sw.db, agent_properties=str(props)))
+    assert info['cloudstack_dpdk_capable'] is True, info['cloudstack_dpdk']
+    assert info['cloudstack_dpdk']['ovs_path'] == sock_dir(sw)
+
+    props.write_text('network.bridge.type=native\nopenvswitch.dpdk.enabled=true\n')
+    info = run_module('ovs_info', dict(db=sw.db, agent_properties=str(props)))
+    assert info['cloudstack_dpdk_capable'] is False
+    assert info['cloudstack_dpdk']['reasons'] == ['network.bridge.type is native, not openvswitch']
