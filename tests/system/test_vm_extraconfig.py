@@ -16,13 +16,16 @@ import pytest
 
 libvirt = pytest.importorskip('libvirt')
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from libvirt_fixtures import (  # noqa: E402,F401 pylint: disable=unused-import
+    LINK, REPO, collection_on_path, private_libvirtd, run_module)
+
+collection_on_path()
+
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig as ec  # noqa: E402
 from ansible_collections.cloudstack.ovs.plugins.modules import vm_extraconfig  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(__file__))
-from libvirt_fixtures import LINK, REPO, private_libvirtd, run_module  # noqa: E402,F401 pylint: disable=unused-import
 
 SEED = ('dpdk-hugepages%3A%0A%3CmemoryBacking%3E%0A%20%20%20%3Chugepages%3E%0A%20%20%20%20%3C%2Fhugepages%3E'
         '%0A%3C%2FmemoryBacking%3E%0A%0Adpdk-numa%3A%0A%3Ccpu%20mode%3D%22host-passthrough%22%3E%0A%20%20%20'
