@@ -260,3 +260,13 @@ def test_playbook_with_filters_and_module(private_libvirtd, qemu_domain):
     assert proc.returncode == 0, proc.stdout[-4000:]
     root, _p = ec.parse_document(dom.XMLDesc(INACTIVE))
     assert root.find('memoryBacking/hugepages') is not None
+
+
+def test_qemu_definition_libvirt_refuses_changes_nothing(private_libvirtd, qemu_domain):
+    conn, dom, name = qemu_domain
+    before = dom.XMLDesc(INACTIVE)
+    result = run_module('vm_extraconfig', dict(uri=private_libvirtd.uri, domain=name,
+                                               extraconfig={'extraconfig-1': '<vcpu>0</vcpu>'}))
+    assert result['failed'] is True
+    assert result['msg'].startswith('domain: libvirt refused the change to %s' % name), result['msg']
+    assert dom.XMLDesc(INACTIVE) == before
