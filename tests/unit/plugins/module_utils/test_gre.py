@@ -1,0 +1,235 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""Pure planning of the GRE mesh: validation, ops and diff from a snapshot, flows."""
+
+import pytest
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
+    OWNER_KEY,
+    OWNER_VALUE,
+    bridge_markers,
+    desired_flows,
+    flow_diff,
+    is_tunnel_port,
+    normalize_flow,
+    normalize_networks,
+    plan_networks,
+    port_name,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ParamError
+
+PEERS = [dict(host_id=3, remote_ip='192.0.2.13'), dict(host_id=2, remote_ip='192.0.2.12')]
+
+
+def params(**kw):
+    base = dict(host_id=1, key=1001, peers=PEERS, state='present')
+    base.update(kw)
+    return base
+
+
+def iface(name, options, type_='gre', ofport=None):
+    return dict(name=name, type=type_, options=dict(options), ofport=ofport, external_ids={},
+                other_config={}, link_state='up', admin_state='up', error=None, mac_in_use=None)
+
+
+def gre_port(name, key, remote_ip, protected=True, marker=True, ofport=None):
+    return dict(name=name, tag=None, trunks=[], vlan_mode=None, protected=protected,
+                external_ids={OWNER_KEY: OWNER_VALUE} if marker else {}, other_config={},
+                interfaces={name: iface(name, dict(key=str(key), remote_ip=remote_ip),
+                                        ofport=ofport)})
+
+
+def plain_port(name):
+    return dict(name=name, tag=None, trunks=[], vlan_mode=None, protected=False, external_ids={},
+                other_config={}, interfaces={name: iface(name, {}, type_='system')})
+
+
+def tunnel_bridge(key=1001, ports=(), other_config=None):
+    name = 'OVSTunnel%d' % key
+    all_ports = {name: plain_port(name)}
+    for p in ports:
+        all_ports[p['name']] = p
+    return dict(name=name, datapath_type='netdev', fail_mode=None, stp_enable=False,
+                other_config=other_config if other_config is not None else
+                {'gre_key': str(key), 'is-ovs-tun-network': 'True', 'ovs-host-setup': '1'},
+                external_ids={OWNER_KEY: OWNER_VALUE}, ports=all_ports)
+
+
+def plan(bridges, **kw):
+    host_id, local_ip, networks = normalize_networks(params(**kw))
+    return plan_networks(bridges, host_id, local_ip, networks, datapath_type='netdev',
+                         purge=kw.get('purge', True), state=kw.get('state', 'present'))
+
+
+# ---------------------------------------------------------------- validation
+
+def test_port_name_is_cloudstacks():
+    assert port_name(1001, 1, 2) == 't1001-1-2'
+    assert port_name(4294967295, 100000, 100001) == 't4294967295-100000-100001'
+
+
+def test_single_network_normalised_and_peers_sorted():
+    host_id, local_ip, nets = normalize_networks(params())
+    assert (host_id, local_ip) == (1, None)
+    assert nets == [dict(key=1001, bridge='OVSTunnel1001', peers=[
+        dict(host_id=2, remote_ip='192.0.2.12'), dict(host_id=3, remote_ip='192.0.2.13')])]
+
+
+@pytest.mark.parametrize('bad, field, value', [
+    (dict(key=0), 'key', '0'),
+    (dict(key=4294967296), 'key', '4294967296'),
+    (dict(key='abc'), 'key', 'abc'),
+    (dict(key=True), 'key', 'True'),
+    (dict(host_id=0), 'host_id', '0'),
+    (dict(peers=[dict(host_id=2, remote_ip='192.0.2.300')]), 'peers[0].remote_ip', '192.0.2.300'),
+    (dict(peers=[dict(host_id=2, remote_ip='kvm2.example')]), 'peers[0].remote_ip', 'kvm2.example'),
+    (dict(peers=[dict(host_id=2, remote_ip='192.0.2.0/24')]), 'peers[0].remote_ip', '192.0.2.0/24'),
+    (dict(peers=[dict(host_id=1, remote_ip='192.0.2.12')]), 'peers[0].host_id', '1'),
+    (dict(peers=[dict(host_id=2, remote_ip='192.0.2.12'), dict(host_id=2, remote_ip='192.0.2.13')]),
+     'peers[1].host_id', '2'),
+    (dict(peers=[dict(host_id=2, remote_ip='2001:db8::1'), dict(host_id=3, remote_ip='2001:DB8:0::1')]),
+     'peers[1].remote_ip', '2001:DB8:0::1'),
+    (dict(peers=[dict(host_id=2)]), 'peers[0]', 'host_id'),
+    (dict(peers=[dict(host_id=2, remote_ip='192.0.2.12', port=4)]), 'peers[0]', 'port'),
+    (dict(local_ip='2001:db8::9'), 'peers[0].remote_ip', '192.0.2.13'),
+    (dict(local_ip='nope'), 'local_ip', 'nope'),
+    (dict(bridge='a' * 16), 'bridge', 'a' * 16),
+    (dict(key=12345678), 'bridge', 'OVSTunnel12345678'),
+    (dict(state='gone'), 'state', 'gone'),
+    (dict(networks=[]), 'networks', '1001'),
+])
+def test_bad_input_names_field_and_value(bad, field, value):
+    with pytest.raises(ParamError) as err:
+        normalize_networks(params(**bad))
+    msg = str(err.value)
+    assert msg.startswith(field + ':') or msg.startswith(field + '.'), msg
+    assert value in msg, msg
+
+
+def test_networks_form_checks_conflicts():
+    base = dict(host_id=1, state='present')
+    with pytest.raises(ParamError, match=r'^networks\[1\]\.key: .*1001'):
+        normalize_networks(dict(base, networks=[dict(key=1001, peers=[]), dict(key=1001)]))
+    with pytest.raises(ParamError, match=r'^networks\[1\]\.bridge: bridge br-a already carries'):
+        normalize_networks(dict(base, networks=[dict(key=1001, bridge='br-a'),
+                                                dict(key=1002, bridge='br-a')]))
+    with pytest.raises(ParamError, match=r'^networks\[0\]\.peers\[1\]\.remote_ip: duplicate'):
+        normalize_networks(dict(base, networks=[dict(key=7, peers=[
+            dict(host_id=2, remote_ip='198.51.100.2'), dict(host_id=3, remote_ip='198.51.100.2')])]))
+    with pytest.raises(ParamError, match=r'^peers: .*networks'):
+        normalize_networks(dict(base, peers=PEERS, networks=[dict(key=1)]))
+    with pytest.raises(ParamError, match=r'^key: one of key or networks'):
+        normalize_networks(base)
+
+
+def test_ipv6_peers_accepted_and_canonical():
+    _h, _l, nets = normalize_networks(params(peers=[dict(host_id=2, remote_ip='2001:DB8:0::12')]))
+    assert nets[0]['peers'] == [dict(host_id=2, remote_ip='2001:db8::12')]
+
+
+# ---------------------------------------------------------------- planning
+
+def test_new_network_creates_bridge_markers_and_protected_ports_in_one_op_list():
+    ops, diffs = plan({})
+    kinds = [op['op'] for op in ops]
+    assert kinds[0] == 'add_bridge' and ops[0]['datapath_type'] == 'netdev'
+    adds = [op for op in ops if op['op'] == 'add_port']
+    assert [op['port'] for op in adds] == ['t1001-1-2', 't1001-1-3']
+    assert adds[0]['port_columns'] == {'protected': True, 'external_ids': {OWNER_KEY: OWNER_VALUE}}
+    assert adds[0]['iface_columns'] == {'type': 'gre', 'options': {'key': '1001',
+                                                                   'remote_ip': '192.0.2.12'}}
+    other = [op for op in ops if op['op'] == 'set' and op['column'] == 'other_config'][0]
+    assert other['value'] == {'gre_key': '1001', 'is-ovs-tun-network': 'True',
+                              'ovs-host-setup': '1'}
+    assert diffs[0]['before']['exists'] is False
+    assert sorted(diffs[0]['after']['tunnels']) == ['t1001-1-2', 't1001-1-3']
+
+
+def test_converged_network_plans_nothing():
+    br = tunnel_bridge(ports=[gre_port('t1001-1-2', 1001, '192.0.2.12'),
+                              gre_port('t1001-1-3', 1001, '192.0.2.13')])
+    ops, diffs = plan({'OVSTunnel1001': br})
+    assert ops == []
+    assert diffs[0]['before'] == diffs[0]['after']
+
+
+def test_drift_is_repaired_and_unwanted_tunnels_purged_but_vm_ports_kept():
+    br = tunnel_bridge(ports=[gre_port('t1001-1-2', 1001, '192.0.2.99', protected=False),
+                              gre_port('t1001-1-7', 1001, '192.0.2.17', marker=False),
+                              gre_port('foreign-gre', 1001, '192.0.2.18', marker=False),
+                              plain_port('vnet0')])
+    ops, _d = plan({'OVSTunnel1001': br})
+    assert dict(op='set', table='Interface', record='t1001-1-2', column='options',
+                value={'remote_ip': '192.0.2.12'}) in ops
+    assert dict(op='set', table='Port', record='t1001-1-2', column='protected', value=True) in ops
+    assert dict(op='del_port', bridge='OVSTunnel1001', port='t1001-1-7') in ops
+    deleted = [op['port'] for op in ops if op['op'] == 'del_port']
+    assert deleted == ['t1001-1-7']  # neither vnet0 nor an unmarked, otherwise named port
+    assert [op['port'] for op in ops if op['op'] == 'add_port'] == ['t1001-1-3']
+    ops, _d = plan({'OVSTunnel1001': br}, purge=False)
+    assert not [op for op in ops if op['op'] == 'del_port']
+
+
+def test_marked_port_with_any_name_is_ours():
+    assert is_tunnel_port(gre_port('odd-name', 1, '192.0.2.1'))
+    assert not is_tunnel_port(gre_port('odd-name', 1, '192.0.2.1', marker=False))
+    assert is_tunnel_port(gre_port('t5-1-2', 5, '192.0.2.1', marker=False))
+
+
+def test_tunnel_name_taken_on_another_bridge_is_refused():
+    other = tunnel_bridge(key=2002, ports=[gre_port('t1001-1-2', 1001, '192.0.2.12')])
+    with pytest.raises(ParamError, match='t1001-1-2 .* already exists on bridge OVSTunnel2002'):
+        plan({'OVSTunnel2002': other})
+
+
+def test_state_absent_deletes_the_bridge_only_when_there():
+    ops, _d = plan({'OVSTunnel1001': tunnel_bridge()}, state='absent')
+    assert ops == [dict(op='del_bridge', bridge='OVSTunnel1001')]
+    assert plan({}, state='absent')[0] == []
+
+
+def test_cloudstack_markers_are_kept_not_fought():
+    # The KVM agent writes gre_key=<bridge name> and ovs-host-setup="<ids>,-1"
+    current = {'gre_key': 'OVSTunnel1001', 'ovs-host-setup': '2,-1'}
+    markers = bridge_markers(current, 1001, 'OVSTunnel1001', 1)
+    assert markers == {'gre_key': 'OVSTunnel1001', 'is-ovs-tun-network': 'True',
+                       'ovs-host-setup': '1,2,-1'}
+    assert bridge_markers(dict(markers), 1001, 'OVSTunnel1001', 1) == markers
+    assert bridge_markers({'gre_key': '7'}, 1001, 'OVSTunnel1001', 1)['gre_key'] == '1001'
+
+
+# ---------------------------------------------------------------- flows
+
+def test_desired_flows_per_tunnel_and_normal():
+    flows = desired_flows({'t1001-1-2': 5, 't1001-1-3': 4})
+    assert flows == [
+        'priority=1000,in_port=4,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL',
+        'priority=1000,ip,in_port=4,nw_dst=224.0.0.0/24 actions=NORMAL',
+        'priority=1000,in_port=5,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL',
+        'priority=1000,ip,in_port=5,nw_dst=224.0.0.0/24 actions=NORMAL',
+        'priority=0 actions=NORMAL']
+    assert desired_flows({'t1-1-2': None})[0] == \
+        'priority=1000,in_port=<t1-1-2>,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL'
+
+
+def test_normalize_flow_ignores_counters_order_and_defaults():
+    dumped = (' cookie=0x0, duration=2.086s, table=0, n_packets=3, n_bytes=180, idle_age=2, '
+              'priority=1000,ip,in_port=4,nw_dst=224.0.0.0/24 actions=NORMAL')
+    ours = 'priority=1000,in_port=4,ip,nw_dst=224.0.0.0/24 actions=normal'
+    assert normalize_flow(dumped) == normalize_flow(ours)
+    assert normalize_flow(' actions=NORMAL') == (0, 32768, frozenset(), 'normal')
+    assert normalize_flow('NXST_FLOW reply (xid=0x4):') is None
+    assert normalize_flow('table=1, priority=5 actions=drop')[0] == 1
+
+
+def test_flow_diff():
+    installed = ('OFPST_FLOW reply (OF1.4) (xid=0x2):\n'
+                 ' priority=1000,in_port=4,dl_dst=ff:ff:ff:ff:ff:ff actions=drop\n'
+                 ' priority=0 actions=NORMAL\n')
+    wanted = desired_flows({'t1001-1-2': 4})
+    added, removed = flow_diff(installed, wanted)
+    assert added == ['priority=1000,in_port=4,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL',
+                     'priority=1000,ip,in_port=4,nw_dst=224.0.0.0/24 actions=NORMAL']
+    assert removed == ['priority=1000,in_port=4,dl_dst=ff:ff:ff:ff:ff:ff actions=drop']
+    same = '\n'.join(' ' + line for line in wanted)
+    assert flow_diff(same, wanted) == ([], [])
