@@ -307,6 +307,103 @@ class FakeCloudStack(object):
     def api_listServiceOfferings(self, p):
         return self._list('serviceoffering', self.state['service_offerings'], p)
 
+    # ---- writes used by the zone playbook (ngine_io.cloudstack modules)
+    def api_addTrafficType(self, p):
+        self._require(p, 'addTrafficType', 'physicalnetworkid', 'traffictype')
+        self._find('physical_networks', p['physicalnetworkid'], 'physical network')
+        if any(t['traffictype'] == p['traffictype'] and
+               t['physicalnetworkid'] == p['physicalnetworkid'] for t in self.state['traffic_types']):
+            raise ApiError(431, 'The traffic type %s is already added to the physical network'
+                           % p['traffictype'], 4350)
+        item = dict(id=_uuid(), traffictype=p['traffictype'],
+                    physicalnetworkid=p['physicalnetworkid'])
+        item.update((k, v) for k, v in p.items() if k.endswith('networklabel'))
+
+        def done():
+            self.state['traffic_types'].append(item)
+            return {'traffictype': copy.deepcopy(item)}
+        return self._start_job('addTrafficType', done)
+
+    def api_updateTrafficType(self, p):
+        self._require(p, 'updateTrafficType', 'id')
+        item = self._find('traffic_types', p['id'], 'traffic type')
+
+        def done():
+            item.update((k, v) for k, v in p.items() if k.endswith('networklabel'))
+            return {'traffictype': copy.deepcopy(item)}
+        return self._start_job('updateTrafficType', done)
+
+    def api_updatePhysicalNetwork(self, p):
+        self._require(p, 'updatePhysicalNetwork', 'id')
+        item = self._find('physical_networks', p['id'], 'physical network')
+        if p.get('state') and p['state'] not in ('Enabled', 'Disabled'):
+            raise ApiError(431, 'Invalid state %s' % p['state'], 4350)
+
+        def done():
+            for key in ('state', 'tags', 'vlan', 'networkspeed'):
+                if p.get(key):
+                    item[key] = p[key]
+            return {'physicalnetwork': copy.deepcopy(item)}
+        return self._start_job('updatePhysicalNetwork', done)
+
+    @staticmethod
+    def _indexed(p, name):
+        """``name[i].k=v`` parameters as a list of dicts, in index order."""
+        found = {}
+        for key, value in p.items():
+            if key.startswith(name + '[') and '].' in key:
+                index, field = key[len(name) + 1:].split('].', 1)
+                found.setdefault(int(index), {})[field] = value
+        return [found[i] for i in sorted(found)]
+
+    def api_createNetworkOffering(self, p):
+        self._require(p, 'createNetworkOffering', 'name', 'displaytext', 'guestiptype',
+                      'supportedservices', 'traffictype')
+        services = p['supportedservices'].split(',')
+        providers = {}
+        for entry in self._indexed(p, 'serviceproviderlist'):
+            providers.setdefault(entry['service'], []).append(entry['provider'])
+        unknown = [s for s in providers if s not in services]
+        if unknown:
+            raise ApiError(431, 'Cannot add providers for services %s that are not supported'
+                           % unknown, 4350)
+        for_ovs = [s for s, names in providers.items() if 'Ovs' in names]
+        if for_ovs and 'Connectivity' not in for_ovs:
+            # OvsElement.verifyServicesCombination: nothing without Connectivity.
+            raise ApiError(431, "Provider Ovs doesn't support services combination: %s"
+                           % sorted(for_ovs), 4350)
+        item = dict(id=_uuid(), name=p['name'], displaytext=p['displaytext'],
+                    guestiptype=p['guestiptype'], traffictype=p['traffictype'],
+                    state='Disabled', tags=p.get('tags', ''), isdefault=False,
+                    specifyvlan=p.get('specifyvlan') == 'true', conservemode=True,
+                    egressdefaultpolicy=p.get('egressdefaultpolicy') == 'true',
+                    availability=p.get('availability', 'Optional'), forvpc=False,
+                    ispersistent=False,
+                    service=[dict(name=s, provider=[dict(name=n) for n in providers.get(s, [])])
+                             for s in services])
+        self.state['network_offerings'].append(item)
+        return {'networkoffering': copy.deepcopy(item)}
+
+    def api_updateNetworkOffering(self, p):
+        self._require(p, 'updateNetworkOffering', 'id')
+        item = self._find('network_offerings', p['id'], 'network offering')
+        for key in ('name', 'displaytext', 'state', 'tags', 'availability'):
+            if p.get(key):
+                item[key] = p[key]
+        return {'networkoffering': copy.deepcopy(item)}
+
+    def api_createServiceOffering(self, p):
+        self._require(p, 'createServiceOffering', 'name')
+        details = dict((d['key'], d['value'])
+                       for d in self._indexed(p, 'serviceofferingdetails'))
+        item = dict(id=_uuid(), name=p['name'], displaytext=p.get('displaytext', p['name']),
+                    cpunumber=int(p.get('cpunumber', 1)), cpuspeed=int(p.get('cpuspeed', 0)),
+                    memory=int(p.get('memory', 0)), issystem=False, isvolatile=False,
+                    storagetype='shared', provisioningtype='thin', offerha=False,
+                    limitcpuuse=False, iscustomized=False, serviceofferingdetails=details)
+        self.state['service_offerings'].append(item)
+        return {'serviceoffering': copy.deepcopy(item)}
+
     def api_queryAsyncJobResult(self, p):
         self._require(p, 'queryAsyncJobResult', 'jobid')
         job = self.jobs.get(p['jobid'])

@@ -1,0 +1,144 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""playbooks/zone.yml against the fake management server (tests/system/fake_cloudstack.py):
+syntax check, check mode (reads only), a converging run whose API requests carry exactly the
+OVS plugin guide's tables, and a second run with no change and no write.
+
+The ngine_io.cloudstack modules come from PyPI's ``ansible`` package, extracted for the tests
+only (.ci/ngine-io-collection); they need the ``cs`` library (tests/requirements.txt). This is
+not a test against a live CloudStack: the fake answers in the API reference's shapes, and what
+it accepts is what these tests assume CloudStack accepts."""
+
+import os
+import subprocess
+import sys
+from urllib.parse import unquote
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from conftest import COLLECTIONS, ROOT, ansible  # noqa: E402
+from fake_cloudstack import API_KEY, API_SECRET, FakeCloudStack  # noqa: E402
+
+PLAYBOOK = 'playbooks/zone.yml'
+
+# CloudStack's OVS plugin guide, "Network Offerings": the two tables, service -> provider.
+GUIDE_VR_SERVICES = {
+    'Vpn': 'VirtualRouter', 'Dhcp': 'VirtualRouter', 'Dns': 'VirtualRouter',
+    'Firewall': 'VirtualRouter', 'Lb': 'Ovs', 'UserData': 'VirtualRouter',
+    'SourceNat': 'VirtualRouter', 'StaticNat': 'Ovs', 'PortForwarding': 'Ovs',
+    'Connectivity': 'Ovs'}
+GUIDE_OVS_SERVICES = {
+    'Dhcp': 'VirtualRouter', 'Dns': 'VirtualRouter', 'UserData': 'VirtualRouter',
+    'SourceNat': 'VirtualRouter', 'StaticNat': 'Ovs', 'PortForwarding': 'Ovs', 'Lb': 'Ovs',
+    'Connectivity': 'Ovs'}
+
+
+@pytest.fixture(scope='module')
+def collections_path():
+    proc = subprocess.run(['bash', os.path.join(ROOT, '.ci', 'ngine-io-collection'),
+                           sys.executable], capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        pytest.fail('could not provide ngine_io.cloudstack for the test: %s' % proc.stderr)
+    pytest.importorskip('cs', reason='the cs library (tests/requirements.txt) is not installed')
+    return COLLECTIONS + ':' + proc.stdout.strip()
+
+
+@pytest.fixture
+def fake():
+    server = FakeCloudStack()
+    server.url = server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run_zone(collections_path, fake, *extra):
+    env = dict(ANSIBLE_COLLECTIONS_PATH=collections_path, CLOUDSTACK_ENDPOINT=fake.url,
+               CLOUDSTACK_KEY=API_KEY, CLOUDSTACK_SECRET=API_SECRET)
+    return ansible('ansible-playbook', PLAYBOOK, '-e', 'cloudstack_zone=zone1', *extra, env=env)
+
+
+def recap_changed(stdout):
+    line = [ln for ln in stdout.splitlines() if ln.startswith('localhost ')][-1]
+    return int(line.split('changed=')[1].split()[0]), int(line.split('failed=')[1].split()[0])
+
+
+def indexed(params, name):
+    found = {}
+    for key, value in params.items():
+        if key.startswith(name + '['):
+            index, field = key[len(name) + 1:].split('].', 1)
+            found.setdefault(int(index), {})[field] = value
+    return [found[i] for i in sorted(found)]
+
+
+def test_syntax(collections_path):
+    proc = ansible('ansible-playbook', '--syntax-check', PLAYBOOK,
+                   env=dict(ANSIBLE_COLLECTIONS_PATH=collections_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_mode_reads_only(collections_path, fake):
+    proc = run_zone(collections_path, fake, '--check', '--diff')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    changed, failed = recap_changed(proc.stdout)
+    assert failed == 0 and changed >= 4
+    assert fake.writes() == []
+    assert fake.state['network_offerings'] == [] and fake.state['traffic_types'] == []
+
+
+def test_converge_then_idempotent(collections_path, fake):
+    proc = run_zone(collections_path, fake)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    state = fake.state
+
+    labels = dict((t['traffictype'], t['kvmnetworklabel']) for t in state['traffic_types'])
+    assert labels == {'Management': 'cloudbr0', 'Storage': 'cloudbr0', 'Guest': 'cloudbr1',
+                      'Public': 'cloudbr1'}
+    network = state['physical_networks'][0]
+    assert (network['isolationmethods'], network['state'], network['tags']) == (
+        'GRE', 'Enabled', 'gre-guest')
+    ovs = [n for n in state['nsps'] if n['name'] == 'Ovs'][0]
+    assert ovs['state'] == 'Enabled' and state['ovs_elements'][0]['enabled'] is True
+
+    created = dict((c[1]['name'], c[1]) for c in fake.calls if c[0] == 'createNetworkOffering')
+    assert sorted(created) == ['ovs-isolated-ovs-services', 'ovs-isolated-vr-services']
+    for name, table in (('ovs-isolated-vr-services', GUIDE_VR_SERVICES),
+                        ('ovs-isolated-ovs-services', GUIDE_OVS_SERVICES)):
+        params = created[name]
+        assert set(params['supportedservices'].split(',')) == set(table)
+        providers = dict((e['service'], e['provider'])
+                         for e in indexed(params, 'serviceproviderlist'))
+        assert providers == table
+        assert params['tags'] == 'gre-guest' and params['guestiptype'] == 'Isolated'
+    assert sorted(o['state'] for o in state['network_offerings']) == ['Enabled', 'Enabled']
+
+    offering = [c[1] for c in fake.calls if c[0] == 'createServiceOffering'][0]
+    details = dict((d['key'], d['value']) for d in indexed(offering, 'serviceofferingdetails'))
+    assert sorted(details) == ['DPDK-VHOSTUSER', 'extraconfig-dpdk-hugepages',
+                               'extraconfig-dpdk-numa']
+    assert details['DPDK-VHOSTUSER'] == 'server'
+    # The values reach CloudStack URL-encoded (it decodes them when the offering is created).
+    assert '<' not in details['extraconfig-dpdk-numa']
+    assert '<hugepages/>' in unquote(details['extraconfig-dpdk-hugepages'])
+    numa = unquote(details['extraconfig-dpdk-numa'])
+    assert 'memAccess="shared"' in numa and 'memory="4194304"' in numa and 'cpus="0-1"' in numa
+    assert offering['memory'] == '4096' and offering['cpunumber'] == '2'
+
+    fake.calls[:] = []
+    again = run_zone(collections_path, fake)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert recap_changed(again.stdout) == (0, 0), again.stdout
+    assert fake.writes() == []
+
+
+def test_missing_zone_variable_fails_clearly(collections_path, fake):
+    env = dict(ANSIBLE_COLLECTIONS_PATH=collections_path, CLOUDSTACK_ENDPOINT=fake.url,
+               CLOUDSTACK_KEY=API_KEY, CLOUDSTACK_SECRET=API_SECRET)
+    proc = ansible('ansible-playbook', PLAYBOOK, env=env)
+    assert proc.returncode != 0
+    assert 'cloudstack_zone' in proc.stdout
+    assert fake.calls == []
