@@ -7,6 +7,7 @@ Run as root (namespaces, OVS): ``make system`` or ``.venv/bin/python -m pytest t
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -67,6 +68,15 @@ def ansible(*argv, **kw):
     return subprocess.run([binary] + list(argv[1:]), capture_output=True, text=True, env=env,
                           cwd=kw.pop('cwd', ROOT), timeout=kw.pop('timeout', 600), check=False,
                           **kw)
+
+
+def recap(stdout):
+    """``PLAY RECAP`` of ansible-playbook output: host -> {'ok': n, 'changed': n, ...}."""
+    out = {}
+    text = stdout.rsplit('PLAY RECAP', 1)[-1]
+    for match in re.finditer(r'^(\S+)\s+:\s+(.*)$', text, re.M):
+        out[match.group(1)] = dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', match.group(2)))
+    return out
 
 
 @pytest.fixture(scope='session', autouse=True)
