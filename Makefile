@@ -13,7 +13,7 @@ COLL_COPY := $(ROOT)/.build/copy/ansible_collections/cloudstack/ovs
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/link
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all deps venv link copy lab lab-down test sanity units system bench build docs clean
+.PHONY: all deps venv link copy lab lab-down test sanity units system bench build docs lint clean
 
 all: test
 
@@ -64,6 +64,25 @@ bench: venv
 
 build: copy
 	cd $(COLL_COPY) && ansible-galaxy collection build --force --output-path $(ROOT)/.build/dist
+
+# ansible-lint (profile production, .ansible-lint) on roles and playbooks, offline: this
+# collection through the link, ngine_io.cloudstack (playbooks/zone.yml) from a test-only copy.
+TEST_COLLECTIONS := $(ROOT)/.build/test-collections
+lint: link
+	@bash .ci/ngine-io-collection $(PY) >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/.build/link:$(TEST_COLLECTIONS) ansible-lint --offline roles playbooks
+
+# ansible-doc of every module and filter into .build/docs (not committed); docs/index.md links
+# the hand-written pages.
+docs: link
+	@rm -rf .build/docs && mkdir -p .build/docs
+	@bad=; \
+	for f in plugins/modules/*.py; do m=$$(basename $$f .py); \
+	  ANSIBLE_NOCOLOR=1 ansible-doc -t module cloudstack.ovs.$$m > .build/docs/module-$$m.txt || bad="$$bad module:$$m"; done; \
+	for f in plugins/filter/*.yml; do n=$$(basename $$f .yml); \
+	  ANSIBLE_NOCOLOR=1 ansible-doc -t filter cloudstack.ovs.$$n > .build/docs/filter-$$n.txt || bad="$$bad filter:$$n"; done; \
+	ls .build/docs | sed 's|^|.build/docs/|'; \
+	if [ -n "$$bad" ]; then echo "ansible-doc failed for:$$bad" >&2; exit 1; fi
 
 clean: lab-down
 	rm -rf .build
