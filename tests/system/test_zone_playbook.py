@@ -82,7 +82,8 @@ def test_syntax(collections_path):
 
 
 def test_check_mode_reads_only(collections_path, fake):
-    proc = run_zone(collections_path, fake, '--check', '--diff')
+    # With the documented example variables, so that file stays valid.
+    proc = run_zone(collections_path, fake, '--check', '--diff', '-e', '@docs/zone_vars.example.yml')
     assert proc.returncode == 0, proc.stdout + proc.stderr
     changed, failed = recap_changed(proc.stdout)
     assert failed == 0 and changed >= 4
