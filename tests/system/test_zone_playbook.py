@@ -38,7 +38,8 @@ GUIDE_OVS_SERVICES = {
 @pytest.fixture(scope='module')
 def collections_path():
     proc = subprocess.run(['bash', os.path.join(ROOT, '.ci', 'ngine-io-collection'),
-                           sys.executable], capture_output=True, text=True, timeout=600)
+                           sys.executable], capture_output=True, text=True, timeout=600,
+                          check=False)
     if proc.returncode != 0:
         pytest.fail('could not provide ngine_io.cloudstack for the test: %s' % proc.stderr)
     pytest.importorskip('cs', reason='the cs library (tests/requirements.txt) is not installed')

@@ -36,8 +36,9 @@ def test_shutdown_provider_is_enabled_again():
 
 
 def test_disable_touches_only_the_provider():
-    steps, _, after = plan_ovs_provider(dict(NSP, state='Enabled'), dict(ELEMENT, enabled=True),
-                                        'disabled')
+    steps, _before, after = plan_ovs_provider(dict(NSP, state='Enabled'),
+                                              dict(ELEMENT, enabled=True),
+                                              'disabled')
     assert [(s[0], s[1]) for s in steps] == [
         ('updateNetworkServiceProvider', dict(id='nsp-1', state='Disabled'))]
     assert after['element_enabled'] is True
