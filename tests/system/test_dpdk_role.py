@@ -153,3 +153,45 @@ def test_bad_cpu_list_fails_and_changes_nothing(dpdk_lab):
     assert 'dpdk_pmd_cpus: CPU 4090-4096 not online on this host (online: ' in out, out[-3000:]
     assert "(got '1,4090-4096')" in out
     assert host.ovs.get('Open_vSwitch', '.', 'other_config') == before
+
+
+def test_1g_pages_go_on_the_grub_command_line(dpdk_lab):
+    """Debian's path for 1G pages: GRUB_CMDLINE_LINUX in /etc/default/grub, the update command,
+    and dpdk_reboot_required (the running kernel lacks the arguments). update-grub itself is
+    replaced by a marker command: the lab host shares this machine's /boot."""
+    lab, host = dpdk_lab
+    grub = host.path('/etc/default/grub.dpdktest')
+    with open(grub, 'w') as handle:
+        handle.write('GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\n'
+                     'GRUB_CMDLINE_LINUX="console=ttyS0 hugepages=16"\n')
+    tasks = [{
+        'hosts': 'kvm_hosts', 'gather_facts': True,
+        'tasks': [
+            {'ansible.builtin.include_role': {'name': 'cloudstack.ovs.dpdk',
+                                              'tasks_from': 'kernel-cmdline'},
+             'vars': {'dpdk_hugepages': 4, 'dpdk_grub_defaults': '/etc/default/grub.dpdktest',
+                      'dpdk_update_grub_command': ['touch', '/run/update-grub-ran']}},
+            {'ansible.builtin.copy': {'dest': RESULT, 'mode': '0644',
+                                      'content': '{{ dpdk_reboot_required | to_json }}'}},
+        ]}]
+    path = os.path.join(lab.dir, 'grub.yml')
+    with open(path, 'w') as handle:
+        yaml.safe_dump(tasks, handle, sort_keys=False)
+    inventory = lab.write_inventory(os.path.join(lab.dir, 'inventory.yml'), PYTHON)
+
+    proc = ansible('ansible-playbook', '-i', inventory, path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with open(grub) as handle:
+        text = handle.read()
+    assert 'GRUB_CMDLINE_LINUX="console=ttyS0 default_hugepagesz=1G hugepagesz=1G hugepages=4"\n' in text
+    assert 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"' in text
+    assert os.path.exists(host.path('/run/update-grub-ran'))
+    with open(host.path(RESULT)) as handle:
+        assert json.load(handle) is True          # this kernel was not booted with them
+
+    os.unlink(host.path('/run/update-grub-ran'))
+    proc = ansible('ansible-playbook', '-i', inventory, path)
+    assert proc.returncode == 0
+    assert not os.path.exists(host.path('/run/update-grub-ran'))    # nothing to regenerate
+    with open(grub) as handle:
+        assert handle.read() == text
