@@ -6,6 +6,7 @@ in the shapes of CloudStack's API reference. There is no real management server 
 tests prove the requests and the handling of answers, not CloudStack's behaviour."""
 
 import os
+import socket
 import sys
 
 import pytest
@@ -159,12 +160,15 @@ def test_missing_credentials_and_bad_url():
 
 
 def test_unreachable_server():
-    # Port 9 (discard) on loopback: nothing listens there in the test machine's namespace.
+    # A loopback port that was free a moment ago: nothing answers there.
+    probe = socket.socket()
+    probe.bind(('127.0.0.1', 0))
+    url = 'http://127.0.0.1:%d/client/api' % probe.getsockname()[1]
+    probe.close()
     result = run_module('cs_ovs_provider', dict(zone='z', physical_network='p', api_key='k',
-                                                api_secret='s',
-                                                api_url='http://127.0.0.1:9/client/api'))
+                                                api_secret='s', api_url=url))
     assert result['failed'] is True
-    assert 'api_url http://127.0.0.1:9/client/api' in result['msg']
+    assert 'api_url %s' % url in result['msg']
 
 
 # ---------------------------------------------------------------- the client on its own
