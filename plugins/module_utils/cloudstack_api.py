@@ -195,17 +195,25 @@ class CloudStackClient(object):
             exc.http_status = status
             raise
 
-    def list(self, command, item_key, pagesize=500, **params):
-        """All items of a list command (``count`` plus ``<item_key>``), page by page."""
-        items = []
+    def list(self, command, item_key, **params):
+        """All items of a list command (``count`` plus ``<item_key>``).
+
+        The first request carries no ``pagesize``: the server answers with up to its
+        ``default.page.size`` items (and refuses a larger ``pagesize``), so further pages are
+        asked for with the size the first answer had.
+        """
+        body = self.call(command, **params)
+        items = list(body.get(item_key, []))
+        total = body.get('count', len(items))
+        pagesize = len(items)
         page = 1
-        while True:
-            body = self.call(command, page=page, pagesize=pagesize, **params)
-            chunk = body.get(item_key, [])
-            items.extend(chunk)
-            if len(chunk) < pagesize or len(items) >= body.get('count', 0):
-                return items
+        while pagesize and len(items) < total:
             page += 1
+            chunk = self.call(command, page=page, pagesize=pagesize, **params).get(item_key, [])
+            if not chunk:
+                break
+            items.extend(chunk)
+        return items
 
     def call_async(self, command, result_key=None, **params):
         """Start an asynchronous command and wait for its job; returns the job's result object."""

@@ -115,6 +115,9 @@ def default_state():
 class FakeCloudStack(object):
     """Start with ``start()`` (returns the API URL), stop with ``stop()``."""
 
+    # CloudStack's default.page.size setting.
+    default_page_size = 500
+
     def __init__(self, state=None, api_key=API_KEY, api_secret=API_SECRET):
         self.state = state or default_state()
         self.api_key = api_key
@@ -207,8 +210,7 @@ class FakeCloudStack(object):
                 raise ApiError(431, 'Unable to execute API command %s due to missing parameter %s'
                                % (command.lower(), name), 4350)
 
-    @staticmethod
-    def _list(item_key, items, p):
+    def _list(self, item_key, items, p):
         if p.get('id'):
             items = [i for i in items if i['id'] == p['id']]
         if p.get('name'):
@@ -217,10 +219,13 @@ class FakeCloudStack(object):
         if not items:
             return {}
         count = len(items)
-        if p.get('pagesize'):
-            size = int(p['pagesize'])
-            start = (int(p.get('page') or 1) - 1) * size
-            items = items[start:start + size]
+        # Without pagesize the server answers with up to default.page.size items.
+        size = int(p.get('pagesize') or self.default_page_size)
+        if size > self.default_page_size:
+            raise ApiError(431, "Page size can't exceed max allowed page size value: %d"
+                           % self.default_page_size, 4350)
+        start = (int(p.get('page') or 1) - 1) * size
+        items = items[start:start + size]
         return {'count': count, item_key: copy.deepcopy(items)}
 
     def _find(self, collection, item_id, what):

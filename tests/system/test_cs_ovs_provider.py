@@ -216,9 +216,12 @@ def test_client_lists_pages_and_errors(fake):
     assert [z['name'] for z in client.list('listZones', 'zone')] == ['zone1']
     fake.state['zones'] += [dict(fake.state['zones'][0], id='z2', name='zone2'),
                             dict(fake.state['zones'][0], id='z3', name='zone3')]
-    assert [z['name'] for z in client.list('listZones', 'zone', pagesize=2)] == [
-        'zone1', 'zone2', 'zone3']
-    assert [c[1]['page'] for c in fake.calls if c[0] == 'listZones'][-2:] == ['1', '2']
+    fake.default_page_size = 2
+    fake.calls[:] = []
+    assert [z['name'] for z in client.list('listZones', 'zone')] == ['zone1', 'zone2', 'zone3']
+    # First page as the server sizes it, then page 2 with that size.
+    assert [(c[1].get('page'), c[1].get('pagesize')) for c in fake.calls] == [
+        (None, None), ('2', '2')]
     assert client.list('listZones', 'zone', name='nothing-like-this') == []
     with pytest.raises(cloudstack_api.CloudStackApiError) as err:
         client.call('createZone')
