@@ -366,7 +366,11 @@ def desired_flows(tunnel_ofports):
     return flows
 
 
-_FLOW_NOISE = ('cookie=', 'duration=', 'n_packets=', 'n_bytes=', 'idle_age=', 'hard_age=')
+# Counters and ages, and flow-mod flags that do not change forwarding (a flow added with
+# OpenFlow 1.0 is dumped with reset_counts under 1.4, ours without).
+_FLOW_NOISE = ('cookie=', 'duration=', 'n_packets=', 'n_bytes=', 'idle_age=', 'hard_age=',
+               'reset_counts', 'send_flow_rem', 'check_overlap', 'no_packet_counts',
+               'no_byte_counts', 'importance=')
 
 
 def normalize_flow(line):
@@ -433,7 +437,7 @@ def flow_diff(installed_text, desired):
 def _clean_flow_line(line):
     tokens = []
     match_part, sep, actions = line.strip().partition(' actions=')
-    for token in match_part.replace(', ', ',').split(','):
-        if token and not token.strip().startswith(_FLOW_NOISE):
-            tokens.append(token.strip())
+    for token in match_part.replace(' ', ',').split(','):
+        if token and not token.startswith(_FLOW_NOISE):
+            tokens.append(token)
     return ','.join(tokens) + sep + actions

@@ -244,3 +244,66 @@ def test_bad_call_in_a_500_port_change_changes_nothing(lab, mesh):
     result = run_module('gre_network', args)
     assert result.get('failed') and 'changed nothing' in result['msg'], result
     assert db_state(kvm1) == before and kvm1.ovs.flows('OVSTunnel1001') == flows
+
+
+def test_cloudstacks_literal_drops_cut_arp_and_are_replaced(lab, mesh):
+    """Why the priority-1000 entries are not ``drop``: with CloudStack's literal flows a VM on
+    another host never sees an ARP request. The module reports and replaces them."""
+    kvm1, kvm2 = lab.hosts[0], lab.hosts[1]
+    vms = mesh['vms']
+    tunnel = 't1001-2-1'
+    ofport = kvm2.ovs.wait_ofport(tunnel)
+    for match in ('dl_dst=ff:ff:ff:ff:ff:ff', 'ip,nw_dst=224.0.0.0/24'):
+        kvm2.ovs.ofctl('add-flow', 'OVSTunnel1001',
+                       'priority=1000,in_port=%d,%s,actions=drop' % (ofport, match))
+    # datapath flows cached from before the change would still deliver for a moment
+    kvm2.ovs.appctl('revalidator/purge')
+    vms[1, 1001].run('ip', 'neigh', 'flush', 'all')
+    assert not vms[1, 1001].ping(vms[2, 1001].ip, count=1, timeout=2)
+    result = run_module('gre_network', mesh_args(lab, kvm2))
+    assert result['changed'] and not result['changes']['1001']['ports_added']
+    removed = result['changes']['1001']['flows_removed']
+    assert sorted(removed) == sorted([
+        'priority=1000,in_port=%d,dl_dst=ff:ff:ff:ff:ff:ff actions=drop' % ofport,
+        'priority=1000,ip,in_port=%d,nw_dst=224.0.0.0/24 actions=drop' % ofport])
+    # the guest remembers the failed ARP for a while; forget it, as a later retry would
+    deadline = time.time() + 15
+    while True:
+        vms[1, 1001].run('ip', 'neigh', 'flush', 'all')
+        if vms[1, 1001].ping(vms[2, 1001].ip) or time.time() > deadline:
+            break
+    assert vms[1, 1001].ping(vms[2, 1001].ip)
+    assert run_module('gre_network', mesh_args(lab, kvm2))['changed'] is False
+    assert kvm1.ovs.alive()
+
+
+def test_long_cloudstack_names_work_and_flows_use_numbers(ovs_switch):
+    """Port names over 15 characters: distinct ofports and flows by number, although OpenFlow
+    shows them truncated (and two of them identically)."""
+    ovs = ovs_switch.ovs
+    peers = [dict(host_id=987654321, remote_ip='198.51.100.21'),
+             dict(host_id=987654322, remote_ip='198.51.100.22'),
+             dict(host_id=2, remote_ip='2001:db8::2')]
+    args = dict(host_id=123456789, key=4294967295, bridge='br-longkey', peers=peers,
+                datapath_type='netdev', db=ovs_switch.db)
+    result = run_module('gre_network', args)
+    assert result['changed'], result
+    tunnels = result['networks'][0]['tunnels']
+    names = sorted(t['name'] for t in tunnels)
+    assert names == ['t4294967295-123456789-2', 't4294967295-123456789-987654321',
+                     't4294967295-123456789-987654322']
+    assert all(t['link_state'] == 'up' for t in tunnels), tunnels
+    ofports = sorted(t['ofport'] for t in tunnels)
+    assert len(set(ofports)) == 3 and all(p > 0 for p in ofports)
+    flows = '\n'.join(ovs.flows('br-longkey'))
+    for ofport in ofports:
+        assert 'in_port=%d,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL' % ofport in flows
+    # OpenFlow's port descriptions cut names to 15 characters: two ports look the same there.
+    show = ovs.ofctl('show', 'br-longkey')
+    assert show.count('(t4294967295-123)') == 3, show
+    assert run_module('gre_network', args)['changed'] is False
+    # The default bridge name of such a key does not fit an interface name: refused up front.
+    result = run_module('gre_network', dict(args, bridge=None, key=12345678))
+    assert result.get('failed') and result['msg'].startswith('bridge:')
+    assert 'OVSTunnel12345678' in result['msg']
+    assert 'OVSTunnel12345678' not in ovs.vsctl('list-br')

@@ -218,13 +218,16 @@ def test_normalize_flow_ignores_counters_order_and_defaults():
     ours = 'priority=1000,in_port=4,ip,nw_dst=224.0.0.0/24 actions=normal'
     assert normalize_flow(dumped) == normalize_flow(ours)
     assert normalize_flow(' actions=NORMAL') == (0, 32768, frozenset(), 'normal')
+    # flow-mod flags are no match fields
+    assert normalize_flow(' reset_counts priority=0 actions=NORMAL') == \
+        normalize_flow('priority=0 actions=NORMAL')
     assert normalize_flow('NXST_FLOW reply (xid=0x4):') is None
     assert normalize_flow('table=1, priority=5 actions=drop')[0] == 1
 
 
 def test_flow_diff():
     installed = ('OFPST_FLOW reply (OF1.4) (xid=0x2):\n'
-                 ' priority=1000,in_port=4,dl_dst=ff:ff:ff:ff:ff:ff actions=drop\n'
+                 ' reset_counts priority=1000,in_port=4,dl_dst=ff:ff:ff:ff:ff:ff actions=drop\n'
                  ' priority=0 actions=NORMAL\n')
     wanted = desired_flows({'t1001-1-2': 4})
     added, removed = flow_diff(installed, wanted)
