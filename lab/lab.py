@@ -1,0 +1,377 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""``make lab``: three lab hosts, the collection's playbooks run over SSH, and the proof.
+
+    lab.py up      create the lab hosts, run playbooks/lab.yml, prove the result, write lab/out/
+    lab.py down    remove everything the lab created (processes by pid, namespaces, lab/run)
+
+What it proves, in order: every "VM" pair inside a guest network pings and nothing crosses
+between networks; the underlay carries GRE with each network's key; a second run changes
+nothing; after a tunnel port is deleted and a bridge setting is changed behind the playbooks'
+back, a run repairs exactly those two. The report (Markdown, and the mesh as SVG and PNG drawn
+with graphviz) goes to lab/out/.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+from testbed import Lab, TestbedError  # noqa: E402  (needs tests/ on sys.path)
+from testbed.ovs import VSWITCHD_DPDK  # noqa: E402
+
+RUN_DIR = os.path.join(HERE, 'run')
+OUT_DIR = os.path.join(HERE, 'out')
+INVENTORY = os.path.join(HERE, 'inventory.yml')
+EVENTS = os.path.join(RUN_DIR, 'events.jsonl')
+PYTHON = sys.executable
+NETWORKS = (1001, 1002)
+# One "VM" per host and network; both networks share one subnet on purpose, so that a
+# ping between networks would succeed if the GRE isolation let it through.
+VM_SUBNET = '203.0.113.%d'
+
+
+def vm_ip(key, host):
+    return VM_SUBNET % (10 * (NETWORKS.index(key) + 1) + host.index)
+
+
+class Step(object):
+    """One line per lab step on stdout, with its wall time."""
+
+    def __init__(self, log):
+        self.log = log
+        self.started = time.monotonic()
+
+    def __call__(self, text):
+        elapsed = time.monotonic() - self.started
+        print('==> [lab %5.1fs] %s' % (elapsed, text), flush=True)
+        self.log.append('%s (at %.1f s)' % (text, elapsed))
+
+
+def ansible_env():
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'link'),
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'callback_plugins'),
+               ANSIBLE_CALLBACKS_ENABLED='lab_events', CLOUDSTACK_OVS_LAB_EVENTS=EVENTS,
+               ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_RETRY_FILES_ENABLED='False',
+               ANSIBLE_FORCE_COLOR=env.get('ANSIBLE_FORCE_COLOR', '0'),
+               ANSIBLE_PIPELINING='True', ANSIBLE_FORKS='5')
+    return env
+
+
+def run_playbook(playbook, extra=()):
+    """Run a playbook as an operator would; return the task events it recorded."""
+    if os.path.exists(EVENTS):
+        os.unlink(EVENTS)
+    cmd = [os.path.join(os.path.dirname(PYTHON), 'ansible-playbook'), '-i', INVENTORY,
+           os.path.join(ROOT, 'playbooks', playbook)] + list(extra)
+    print('$ ' + ' '.join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
+          flush=True)
+    proc = subprocess.run(cmd, env=ansible_env(), cwd=ROOT, check=False)
+    events = []
+    if os.path.exists(EVENTS):
+        with open(EVENTS) as handle:
+            events = [json.loads(line) for line in handle if line.strip()]
+    if proc.returncode != 0:
+        raise TestbedError('ansible-playbook %s failed (rc=%d)' % (playbook, proc.returncode))
+    return events
+
+
+def changed_events(events):
+    return [e for e in events if e['changed'] and e['status'] == 'ok']
+
+
+def dpdk_available():
+    return os.access(VSWITCHD_DPDK, os.X_OK) and os.path.exists('/proc/sys/vm/nr_hugepages')
+
+
+def host_vars(lab, dpdk_host):
+    """Inventory variables an operator would write for these hosts."""
+    out = {}
+    for host in lab.hosts:
+        hvars = dict(
+            cloudstack_gre_networks=list(NETWORKS),
+            # lab hosts have no OVS kernel module: userspace datapath, OVS started by ovs-ctl
+            openvswitch_kernel_module=False,
+            cloudbr_datapath_type='netdev',
+            cloudbr_bridges=[dict(name='cloudbr0', uplink='eth0'),
+                             dict(name='cloudbr1', uplink='eth1')],
+            cloudstack_gre_datapath_type='netdev',
+            cloudstack_dpdk_enabled=False,
+        )
+        if host is dpdk_host:
+            hvars.update(cloudstack_dpdk_enabled=True)
+        out[host.name] = hvars
+    return out
+
+
+# ---------------------------------------------------------------------------- the proof
+
+def add_vms(lab):
+    vms = collections.OrderedDict()
+    for key in NETWORKS:
+        for host in lab.hosts:
+            vms[(key, host.name)] = host.add_vm('OVSTunnel%d' % key, 'n%d' % key,
+                                                '%s/24' % vm_ip(key, host))
+    return vms
+
+
+def ping_matrix(vms):
+    """Every ordered pair of VMs: (src, dst) -> reached. Runs the pings in parallel."""
+    pairs = [(a, b) for a in vms for b in vms if a != b]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        futures = dict((pool.submit(vms[a].ping, vms[b].ip, 2, 4), (a, b)) for a, b in pairs)
+        return dict((futures[f], f.result()) for f in concurrent.futures.as_completed(futures))
+
+
+def matrix_ok(matrix):
+    """Reached exactly when both VMs are in the same network."""
+    return all(reached == (a[0] == b[0]) for (a, b), reached in matrix.items())
+
+
+def gre_keys_on_underlay(lab, vms):
+    """Ping across the mesh while tcpdump watches the underlay; return the GRE keys seen."""
+    capture = lab.tcpdump(lan='lan0', count=40, timeout=15)
+    for key in NETWORKS:
+        src = vms[(key, lab.hosts[0].name)]
+        for host in lab.hosts[1:]:
+            src.ping(vms[(key, host.name)].ip, 3, 4)
+    out, _err = capture.communicate()
+    return sorted(set(int(k, 16) for k in re.findall(r'key=(0x[0-9a-f]+)', out))), out
+
+
+def tunnel_state(lab):
+    """Per host: the GRE ports as OVS has them (name, remote_ip, key, ofport)."""
+    state = {}
+    for host in lab.hosts:
+        rows = host.ovs.vsctl('--format=json', '--columns=name,type,options,ofport', 'list',
+                              'Interface')
+        data = json.loads(rows)
+        tunnels = []
+        for name, itype, options, ofport in data['data']:
+            if itype != 'gre':
+                continue
+            opts = dict(options[1])
+            tunnels.append(dict(name=name, remote_ip=opts.get('remote_ip'), key=opts.get('key'),
+                                ofport=ofport))
+        state[host.name] = sorted(tunnels, key=lambda t: t['name'])
+    return state
+
+
+# ---------------------------------------------------------------------------- the report
+
+def draw_mesh(lab, tunnels, matrix, path_base):
+    """The mesh as SVG and PNG: hosts, their OVSTunnel bridges, tunnels with keys, reachability."""
+    import graphviz
+
+    dot = graphviz.Graph('mesh', engine='dot', format='svg')
+    dot.attr(label='cloudstack.ovs lab: GRE mesh (green: VMs in the network reach each other)',
+             labelloc='t', fontname='Helvetica', rankdir='LR', splines='true', nodesep='0.5')
+    dot.attr('node', fontname='Helvetica', fontsize='10')
+    dot.attr('edge', fontname='Helvetica', fontsize='9')
+    colors = {NETWORKS[0]: '#1f77b4', NETWORKS[1]: '#ff7f0e'}
+    for host in lab.hosts:
+        with dot.subgraph(name='cluster_%s' % host.name) as sub:
+            sub.attr(label='%s (host id %d, %s)' % (host.name, host.host_id, host.mgmt_ip),
+                     style='rounded', color='#555555')
+            for key in NETWORKS:
+                sub.node('%s_%d' % (host.name, key), 'OVSTunnel%d' % key, shape='box',
+                         style='filled', fillcolor='white', color=colors[key])
+                sub.node('%s_vm%d' % (host.name, key), 'VM %s' % vm_ip(key, host),
+                         shape='ellipse', color=colors[key])
+                sub.edge('%s_vm%d' % (host.name, key), '%s_%d' % (host.name, key))
+    by_ip = dict((h.mgmt_ip, h) for h in lab.hosts)
+    drawn = set()
+    for host in lab.hosts:
+        for tun in tunnels.get(host.name, []):
+            peer = by_ip.get(tun['remote_ip'])
+            if peer is None or tun['key'] is None:
+                continue
+            key = int(tun['key'])
+            pair = (key,) + tuple(sorted((host.name, peer.name)))
+            if pair in drawn:
+                continue
+            drawn.add(pair)
+            ok = matrix.get(((key, host.name), (key, peer.name))) and \
+                matrix.get(((key, peer.name), (key, host.name)))
+            dot.edge('%s_%d' % (host.name, key), '%s_%d' % (peer.name, key),
+                     label='GRE key %d' % key, color='#2ca02c' if ok else '#d62728',
+                     penwidth='2')
+    svg = dot.render(path_base, cleanup=True)
+    dot.format = 'png'
+    png = dot.render(path_base, cleanup=True)
+    return svg, png
+
+
+def write_report(results, path):
+    lines = ['# cloudstack.ovs lab report', '',
+             'Three lab hosts (network namespaces with their own OVS, /etc and sshd, reached '
+             'over SSH) prepared by `playbooks/lab.yml`.', '',
+             '![GRE mesh](mesh.svg)', '', '## Summary', '',
+             '| check | result | detail |', '| --- | --- | --- |']
+    for name, ok, detail in results['checks']:
+        lines.append('| %s | %s | %s |' % (name, 'PASS' if ok else 'FAIL', detail))
+    lines += ['', '## Ping matrix', '', '| from \\ to | ' +
+              ' | '.join('%s/%s' % (k, h) for k, h in results['vms']) + ' |',
+              '| --- |' + ' --- |' * len(results['vms'])]
+    for src in results['vms']:
+        row = []
+        for dst in results['vms']:
+            if src == dst:
+                row.append('-')
+            else:
+                reached = results['matrix'][(src, dst)]
+                row.append(('reaches' if reached else 'blocked') +
+                           ('' if reached == (src[0] == dst[0]) else ' (WRONG)'))
+        lines.append('| %s/%s | %s |' % (src[0], src[1], ' | '.join(row)))
+    lines += ['', '## Tunnels', '']
+    for host, tunnels in sorted(results['tunnels'].items()):
+        lines.append('- %s: ' % host + ', '.join('%s -> %s (key %s, ofport %s)'
+                                                 % (t['name'], t['remote_ip'], t['key'], t['ofport'])
+                                                 for t in tunnels))
+    lines += ['', '## Repair run', '', 'Changed behind the playbooks\' back: %s.'
+              % '; '.join(results['sabotage']), '', 'What the repair run changed:', '']
+    lines += ['- %s: %s (%s)' % (e['host'], e['task'], '; '.join(e['actions']) or 'changed')
+              for e in results['repaired']]
+    lines += ['', '## Steps', ''] + ['%d. %s' % (i + 1, s) for i, s in enumerate(results['steps'])]
+    lines += ['', 'Wall time: %.1f s' % results['wall'], '']
+    with open(path, 'w') as handle:
+        handle.write('\n'.join(lines))
+
+
+def print_summary(results):
+    width = max(len(c[0]) for c in results['checks'])
+    print('\n' + '-' * 78)
+    print('%-*s  %-6s %s' % (width, 'check', 'result', 'detail'))
+    print('-' * 78)
+    for name, ok, detail in results['checks']:
+        print('%-*s  %-6s %s' % (width, name, 'PASS' if ok else 'FAIL', detail))
+    print('-' * 78)
+    print('report: %s   picture: %s' % (os.path.relpath(results['report'], ROOT),
+                                        os.path.relpath(results['png'], ROOT)))
+    print('wall time: %.1f s' % results['wall'])
+
+
+# ---------------------------------------------------------------------------- commands
+
+def up(args):
+    started = time.monotonic()
+    steps = []
+    step = Step(steps)
+    old = Lab.load(RUN_DIR)
+    if old is not None:
+        step('removing the previous lab %s' % old.prefix)
+        old.destroy()
+    os.makedirs(OUT_DIR, exist_ok=True)
+    lab = Lab(RUN_DIR, hosts=3)
+    step('creating 3 lab hosts (namespaces, own /etc and /run, sshd) as %s' % lab.prefix)
+    lab.create(start_ovs=False)
+    dpdk_host = lab.hosts[0] if (dpdk_available() and not args.no_dpdk) else None
+    lab.write_inventory(INVENTORY, PYTHON, host_vars(lab, dpdk_host))
+    step('inventory written to %s (hosts reached over SSH)' % os.path.relpath(INVENTORY, ROOT))
+    checks = []
+
+    step('running playbooks/lab.yml (kvm_host.yml, then gre_mesh.yml)')
+    first = run_playbook('lab.yml')
+    checks.append(('first run', True, '%d tasks changed' % len(changed_events(first))))
+
+    step('plugging one "VM" per host and network into OVSTunnel1001/1002')
+    vms = add_vms(lab)
+    step('ping matrix: %d VM pairs' % (len(vms) * (len(vms) - 1)))
+    matrix = ping_matrix(vms)
+    inside = sum(1 for (a, b), r in matrix.items() if a[0] == b[0] and r)
+    inside_total = sum(1 for (a, b) in matrix if a[0] == b[0])
+    crossing = sum(1 for (a, b), r in matrix.items() if a[0] != b[0] and r)
+    checks.append(('ping inside each network', inside == inside_total,
+                   '%d/%d pairs reach' % (inside, inside_total)))
+    checks.append(('isolation between networks', crossing == 0,
+                   '%d of %d cross-network pairs reach' % (crossing, len(matrix) - inside_total)))
+
+    step('capturing the underlay (lan0) while VMs ping: GRE keys')
+    keys, _capture = gre_keys_on_underlay(lab, vms)
+    checks.append(('GRE keys on the underlay', keys == list(NETWORKS),
+                   'keys seen: %s' % ', '.join(map(str, keys))))
+
+    step('second run: nothing may change')
+    second = run_playbook('lab.yml')
+    again = changed_events(second)
+    checks.append(('idempotent second run', not again,
+                   '%d tasks changed%s' % (len(again), (': ' + ', '.join(
+                       '%s/%s' % (e['host'], e['task']) for e in again)) if again else '')))
+
+    victim = lab.hosts[0]
+    port = 't%d-%d-%d' % (NETWORKS[0], victim.host_id, lab.hosts[1].host_id)
+    sabotage = ['deleted tunnel port %s on %s' % (port, victim.name),
+                'set fail_mode=secure on cloudbr1 of %s' % lab.hosts[2].name]
+    step('repair: ' + '; '.join(sabotage))
+    victim.ovs.vsctl('--if-exists', 'del-port', port)
+    lab.hosts[2].ovs.vsctl('set', 'Bridge', 'cloudbr1', 'fail_mode=secure')
+    repair = run_playbook('lab.yml')
+    repaired = changed_events(repair)
+    fixed = (len(repaired) == 2 and
+             any(e['host'] == victim.name and any(port in a for a in e['actions'])
+                 for e in repaired) and
+             any(e['host'] == lab.hosts[2].name and any('fail_mode' in a for a in e['actions'])
+                 for e in repaired))
+    checks.append(('repair run fixes exactly the 2 changes', fixed,
+                   '; '.join('%s: %s' % (e['host'], '; '.join(e['actions']) or e['task'])
+                             for e in repaired)))
+    matrix_after = ping_matrix(vms)
+    checks.append(('ping matrix after repair', matrix_ok(matrix_after),
+                   '%d/%d pairs as expected' % (sum(1 for (a, b), r in matrix_after.items()
+                                                    if r == (a[0] == b[0])), len(matrix_after))))
+
+    tunnels = tunnel_state(lab)
+    step('drawing the mesh and writing the report to lab/out/')
+    svg, png = draw_mesh(lab, tunnels, matrix_after, os.path.join(OUT_DIR, 'mesh'))
+    results = dict(checks=checks, vms=list(vms), matrix=matrix_after, tunnels=tunnels,
+                   sabotage=sabotage, repaired=repaired, steps=steps, svg=svg, png=png,
+                   report=os.path.join(OUT_DIR, 'report.md'),
+                   wall=time.monotonic() - started)
+    write_report(results, results['report'])
+    print_summary(results)
+    if not all(ok for _n, ok, _d in checks):
+        print('lab: some checks FAILED (the lab stays up for a look; make lab-down removes it)')
+        return 1
+    print('lab: all checks passed; the hosts stay up (ansible -i lab/inventory.yml kvm_hosts '
+          '-m ping); make lab-down removes them')
+    return 0
+
+
+def down(_args):
+    lab = Lab.load(RUN_DIR)
+    if lab is None:
+        print('lab: nothing to remove')
+        return 0
+    lab.destroy()
+    for path in (INVENTORY,):
+        if os.path.exists(path):
+            os.unlink(path)
+    print('lab: removed %s (processes, namespaces, %s)' % (lab.prefix,
+                                                          os.path.relpath(RUN_DIR, ROOT)))
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    p_up = sub.add_parser('up', help='create the lab and prove the setup')
+    p_up.add_argument('--no-dpdk', action='store_true', help='leave OVS-DPDK out')
+    sub.add_parser('down', help='remove everything the lab created')
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        parser.error('the lab needs root (network namespaces, Open vSwitch)')
+    return {'up': up, 'down': down}[args.command](args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
