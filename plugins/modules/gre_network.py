@@ -8,7 +8,7 @@ short_description: Converge a host's CloudStack GRE mesh (tunnel bridges, GRE po
 version_added: 0.1.0
 description:
   - Lays out CloudStack's GRE isolation on one KVM host the way CloudStack's agent does
-    (C(scripts/vm/network/vnet/ovstunnel.py)): one bridge C(OVSTunnel<key>) per guest network and
+    (C(scripts/vm/network/vnet/ovstunnel.py)) - one bridge C(OVSTunnel<key>) per guest network and
     one GRE port C(t<key>-<this host id>-<peer host id>) to every peer host, with
     C(options:key=<key>) and C(options:remote_ip=<peer underlay IP>).
   - Every network given is converged in one call and one OVSDB transaction; when nothing differs,
