@@ -72,8 +72,8 @@ lint: link
 	@bash .ci/ngine-io-collection $(PY) >/dev/null
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/.build/link:$(TEST_COLLECTIONS) ansible-lint --offline roles playbooks
 
-# ansible-doc of every module and filter into .build/docs (not committed); docs/index.md links
-# the hand-written pages.
+# ansible-doc of every module, filter and role into .build/docs (not committed); docs/index.md
+# links the hand-written pages.
 docs: link
 	@rm -rf .build/docs && mkdir -p .build/docs
 	@bad=; \
@@ -81,6 +81,8 @@ docs: link
 	  ANSIBLE_NOCOLOR=1 ansible-doc -t module cloudstack.ovs.$$m > .build/docs/module-$$m.txt || bad="$$bad module:$$m"; done; \
 	for f in plugins/filter/*.yml; do n=$$(basename $$f .yml); \
 	  ANSIBLE_NOCOLOR=1 ansible-doc -t filter cloudstack.ovs.$$n > .build/docs/filter-$$n.txt || bad="$$bad filter:$$n"; done; \
+	for d in roles/*/; do r=$$(basename $$d); \
+	  ANSIBLE_NOCOLOR=1 ansible-doc -t role cloudstack.ovs.$$r > .build/docs/role-$$r.txt || bad="$$bad role:$$r"; done; \
 	ls .build/docs | sed 's|^|.build/docs/|'; \
 	if [ -n "$$bad" ]; then echo "ansible-doc failed for:$$bad" >&2; exit 1; fi
 
