@@ -213,7 +213,7 @@ def tunnel_view(port):
     iface = _iface(port) or {}
     options = iface.get('options', {})
     return dict(remote_ip=options.get('remote_ip'), key=options.get('key'),
-                type=iface.get('type'))
+                local_ip=options.get('local_ip'), type=iface.get('type'))
 
 
 def wanted_options(key, remote_ip, local_ip):
@@ -311,7 +311,7 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
                 ops.append(dict(op='set', table='Port', record=name, column='external_ids',
                                 value={OWNER_KEY: OWNER_VALUE}))
         after_tunnels[name] = dict(remote_ip=want['options']['remote_ip'], key=str(key),
-                                   type='gre')
+                                   local_ip=want['options'].get('local_ip'), type='gre')
     if purge:
         for name in sorted(before_tunnels):
             if name not in desired:

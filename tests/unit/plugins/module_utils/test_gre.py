@@ -236,3 +236,21 @@ def test_flow_diff():
     assert removed == ['priority=1000,in_port=4,dl_dst=ff:ff:ff:ff:ff:ff actions=drop']
     same = '\n'.join(' ' + line for line in wanted)
     assert flow_diff(same, wanted) == ([], [])
+
+
+def test_local_ip_goes_into_every_tunnel_and_drift_is_seen():
+    ops, _d = plan({}, local_ip='192.0.2.11')
+    adds = [op for op in ops if op['op'] == 'add_port']
+    assert all(op['iface_columns']['options']['local_ip'] == '192.0.2.11' for op in adds)
+    br = tunnel_bridge(ports=[gre_port('t1001-1-2', 1001, '192.0.2.12'),
+                              gre_port('t1001-1-3', 1001, '192.0.2.13')])
+    ops, diffs = plan({'OVSTunnel1001': br}, local_ip='192.0.2.11')
+    assert [op['record'] for op in ops] == ['t1001-1-2', 't1001-1-3']
+    assert ops[0]['value'] == {'local_ip': '192.0.2.11'}
+    assert diffs[0]['before']['tunnels']['t1001-1-2']['local_ip'] is None
+    assert diffs[0]['after']['tunnels']['t1001-1-2']['local_ip'] == '192.0.2.11'
+    # a local_ip no longer asked for is removed again
+    br['ports']['t1001-1-2']['interfaces']['t1001-1-2']['options']['local_ip'] = '192.0.2.11'
+    ops, _d = plan({'OVSTunnel1001': br})
+    assert ops == [dict(op='remove_keys', table='Interface', record='t1001-1-2',
+                        column='options', keys=['local_ip'])]
