@@ -13,7 +13,7 @@ COLL_COPY := $(ROOT)/.build/copy/ansible_collections/cloudstack/ovs
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/link
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all deps venv link copy lab lab-down test sanity units system bench build docs lint clean
+.PHONY: all deps venv link copy lab lab-down test sanity units system molecule bench build docs lint clean
 
 all: test
 
@@ -47,7 +47,7 @@ lab-down: link
 	$(PY) lab/lab.py down
 
 test: venv
-	$(MAKE) sanity units system
+	$(MAKE) sanity units system molecule
 
 sanity: copy
 	bash .ci/sanity $(COLL_COPY)
@@ -58,6 +58,10 @@ units: copy
 
 system: link
 	$(PY) -m pytest -p no:cacheprovider tests/system -v -ra
+
+# kvm_host.yml on three lab hosts: converge, idempotence, verify (extensions/molecule/default).
+molecule: link
+	cd extensions && molecule test
 
 bench: venv
 	$(PY) bench/gre_mesh.py
