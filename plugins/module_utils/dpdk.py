@@ -382,18 +382,14 @@ def parse_cpu_list(field, value):
 
 def format_cpu_list(cpus):
     """[0, 1, 2, 5] -> '0-2,5' (the kernel's own notation)."""
-    out = []
-    cpus = sorted(set(cpus))
-    start = prev = None
-    for cpu in cpus + [None]:
-        if start is None:
-            start = prev = cpu
-        elif cpu is not None and cpu == prev + 1:
-            prev = cpu
+    ranges = []
+    for cpu in sorted(set(cpus)):
+        if ranges and cpu == ranges[-1][1] + 1:
+            ranges[-1][1] = cpu
         else:
-            out.append(str(start) if start == prev else '%d-%d' % (start, prev))
-            start = prev = cpu
-    return ','.join(out)
+            ranges.append([cpu, cpu])
+    return ','.join(str(first) if first == last else '%d-%d' % (first, last)
+                    for first, last in ranges)
 
 
 def cpu_list_to_mask(value, online=None, field='cpu list'):
