@@ -39,6 +39,8 @@ _JAVA_SAFE = frozenset(b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 ASYNC_COMMANDS = {
     'configureOvsElement': 'org.apache.cloudstack.api.command.admin.router.ConfigureOvsElementCmd',
+    'configureVirtualRouterElement':
+        'org.apache.cloudstack.api.command.admin.router.ConfigureVirtualRouterElementCmd',
     'updateNetworkServiceProvider':
         'org.apache.cloudstack.api.command.admin.network.UpdateNetworkServiceProviderCmd',
     'createPhysicalNetwork':
@@ -59,6 +61,11 @@ def java_encode(text):
     for byte in text.encode('utf-8'):
         out.append(chr(byte) if byte in _JAVA_SAFE else '%%%02X' % byte)
     return ''.join(out)
+
+
+def java_bool(value):
+    """Boolean.parseBoolean: 'true' in any case is true, anything else false (cs sends 'True')."""
+    return (value or '').lower() == 'true'
 
 
 def expected_signature(params, secret):
@@ -105,6 +112,8 @@ def default_state():
         ],
         ovs_elements=[dict(id=_uuid(), nspid=ovs_id, enabled=False, account='system',
                            domainid=_uuid(), domain='ROOT')],
+        vr_elements=[dict(id=_uuid(), nspid=vr_id, enabled=False, account='system',
+                          domainid=_uuid(), domain='ROOT')],
         traffic_types=[],
         network_offerings=[],
         service_offerings=[],
@@ -273,7 +282,7 @@ class FakeCloudStack(object):
         if p.get('nspid'):
             items = [i for i in items if i['nspid'] == p['nspid']]
         if p.get('enabled'):
-            items = [i for i in items if i['enabled'] == (p['enabled'] == 'true')]
+            items = [i for i in items if i['enabled'] == java_bool(p['enabled'])]
         return self._list('ovselement', items, dict(id=p.get('id'), page=p.get('page'),
                                                     pagesize=p.get('pagesize')))
 
@@ -283,8 +292,24 @@ class FakeCloudStack(object):
         return self._start_job('configureOvsElement', lambda: self._configure(element, p))
 
     def _configure(self, element, p):
-        element['enabled'] = p['enabled'] == 'true'
+        element['enabled'] = java_bool(p['enabled'])
         return {'ovselement': copy.deepcopy(element)}
+
+    def api_listVirtualRouterElements(self, p):
+        items = self.state['vr_elements']
+        if p.get('nspid'):
+            items = [i for i in items if i['nspid'] == p['nspid']]
+        return self._list('virtualrouterelement', items, dict(id=p.get('id'), page=p.get('page'),
+                                                              pagesize=p.get('pagesize')))
+
+    def api_configureVirtualRouterElement(self, p):
+        self._require(p, 'configureVirtualRouterElement', 'id', 'enabled')
+        element = self._find('vr_elements', p['id'], 'virtual router element')
+
+        def done():
+            element['enabled'] = java_bool(p['enabled'])
+            return {'virtualrouterelement': copy.deepcopy(element)}
+        return self._start_job('configureVirtualRouterElement', done)
 
     def api_updateNetworkServiceProvider(self, p):
         self._require(p, 'updateNetworkServiceProvider', 'id')
@@ -380,8 +405,8 @@ class FakeCloudStack(object):
         item = dict(id=_uuid(), name=p['name'], displaytext=p['displaytext'],
                     guestiptype=p['guestiptype'], traffictype=p['traffictype'],
                     state='Disabled', tags=p.get('tags', ''), isdefault=False,
-                    specifyvlan=p.get('specifyvlan') == 'true', conservemode=True,
-                    egressdefaultpolicy=p.get('egressdefaultpolicy') == 'true',
+                    specifyvlan=java_bool(p.get('specifyvlan')), conservemode=True,
+                    egressdefaultpolicy=java_bool(p.get('egressdefaultpolicy')),
                     availability=p.get('availability', 'Optional'), forvpc=False,
                     ispersistent=False,
                     service=[dict(name=s, provider=[dict(name=n) for n in providers.get(s, [])])

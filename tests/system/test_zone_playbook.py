@@ -103,8 +103,10 @@ def test_converge_then_idempotent(collections_path, fake):
     network = state['physical_networks'][0]
     assert (network['isolationmethods'], network['state'], network['tags']) == (
         'GRE', 'Enabled', 'gre-guest')
-    ovs = [n for n in state['nsps'] if n['name'] == 'Ovs'][0]
-    assert ovs['state'] == 'Enabled' and state['ovs_elements'][0]['enabled'] is True
+    nsps = dict((n['name'], n['state']) for n in state['nsps'])
+    assert nsps == {'Ovs': 'Enabled', 'VirtualRouter': 'Enabled'}
+    assert state['ovs_elements'][0]['enabled'] is True
+    assert state['vr_elements'][0]['enabled'] is True
 
     created = dict((c[1]['name'], c[1]) for c in fake.calls if c[0] == 'createNetworkOffering')
     assert sorted(created) == ['ovs-isolated-ovs-services', 'ovs-isolated-vr-services']
