@@ -5,7 +5,7 @@
 DOCUMENTATION = r'''
 module: agent_properties
 short_description: Set and remove keys of CloudStack's agent.properties (a Java properties file)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Edits a Java properties file, by default C(/etc/cloudstack/agent/agent.properties), reading it
     exactly as C(java.util.Properties.load) does - C(=), C(:) and whitespace separators,
