@@ -165,7 +165,7 @@ def test_1g_pages_go_on_the_grub_command_line(dpdk_lab):
         handle.write('GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\n'
                      'GRUB_CMDLINE_LINUX="console=ttyS0 hugepages=16"\n')
     tasks = [{
-        'hosts': 'kvm_hosts', 'gather_facts': True,
+        'hosts': 'kvm_hosts', 'gather_facts': True, 'gather_subset': ['!all'],
         'tasks': [
             {'ansible.builtin.include_role': {'name': 'cloudstack.ovs.dpdk',
                                               'tasks_from': 'kernel-cmdline'},
