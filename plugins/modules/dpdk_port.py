@@ -5,7 +5,7 @@
 DOCUMENTATION = r'''
 module: dpdk_port
 short_description: Manage an OVS-DPDK vhost-user port the way CloudStack's KVM agent creates it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates, repairs or removes one vhost-user port (C(csdpdk-N)) on a userspace (C(netdev)) bridge
     of an OVS-DPDK switch, in one OVSDB transaction, and returns the libvirt
