@@ -107,12 +107,14 @@ def dpdk_other_config(vhost_sock_dir=None, extra=()):
     return config
 
 
-def start_dpdk_switch(vhost_sock_dir=None):
+def start_dpdk_switch(vhost_sock_dir=None, other_config=None, eal_extra=()):
     """An OvsSwitch running the DPDK ovs-vswitchd; the caller destroys it."""
     directory = tempfile.mkdtemp(prefix='csdpdk-')
     link = vswitchd_link(directory)
     if vhost_sock_dir:
         os.makedirs(os.path.join(directory, vhost_sock_dir), exist_ok=True)
     switch = OvsSwitch(directory=directory, vswitchd=link)
-    switch.start(other_config=dpdk_other_config(vhost_sock_dir))
+    config = dpdk_other_config(vhost_sock_dir, extra=eal_extra)
+    config.update(other_config or {})
+    switch.start(other_config=config)
     return switch
