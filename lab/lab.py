@@ -356,13 +356,13 @@ def down(_args):
     for path in (INVENTORY,):
         if os.path.exists(path):
             os.unlink(path)
-    print('lab: removed %s (processes, namespaces, %s)' % (lab.prefix,
-                                                          os.path.relpath(RUN_DIR, ROOT)))
+    print('lab: removed %s (processes, namespaces, %s)'
+          % (lab.prefix, os.path.relpath(RUN_DIR, ROOT)))
     return 0
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     sub = parser.add_subparsers(dest='command', required=True)
     p_up = sub.add_parser('up', help='create the lab and prove the setup')
     p_up.add_argument('--no-dpdk', action='store_true', help='leave OVS-DPDK out')

@@ -20,7 +20,7 @@ else:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='testbed', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='testbed', description=__doc__.split('\n', maxsplit=1)[0])
     sub = parser.add_subparsers(dest='command', required=True)
     create = sub.add_parser('create', help='create lab hosts and write an inventory')
     create.add_argument('dir')

@@ -22,8 +22,8 @@ def test_plan_config_sets_and_flags_restart_keys():
 
 def test_plan_config_absent_removes_named_keys_only():
     current = dict(other_config={'a': '1', 'b': '2'}, external_ids={'x': '1'})
-    ops, _before, after, changed, restart = plan_config(current, {'a': 'ignored', 'zz': None},
-                                                  {'x': None}, 'absent')
+    ops, _before, after, changed, restart = plan_config(
+        current, {'a': 'ignored', 'zz': None}, {'x': None}, 'absent')
     assert after == {'other_config': {'b': '2'}, 'external_ids': {}}
     assert changed == ['other_config:a', 'external_ids:x']
     assert restart == []
