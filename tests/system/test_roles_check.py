@@ -87,6 +87,8 @@ OVS_CHOICE = WRITE_OUT % ("dict(packages=openvswitch_selected_packages, "
     ('RedHat', '10', False, ['openvswitch3.1', 'NetworkManager-ovs'],
      ['centos-release-nfv-openvswitch'], 'openvswitch'),
     ('Debian', '12', False, ['openvswitch-switch'], [], 'openvswitch-switch'),
+    ('Debian', '12', True, ['openvswitch-switch-dpdk', 'librte-mempool-ring23'], [],
+     'openvswitch-switch'),
     ('Debian', '24', True, ['openvswitch-switch-dpdk'], [], 'openvswitch-switch'),
 ])
 def test_openvswitch_variable_selection(workdir, family, major, dpdk, packages, repo, service):
@@ -137,7 +139,7 @@ def test_openvswitch_debian_check_mode_install_and_start_path(workdir):
 '''
     rc, output, result = run_play(workdir, tasks + OVS_CHOICE)
     assert rc == 0, output
-    assert result['packages'] == ['openvswitch-switch-dpdk']
+    assert result['packages'] == ['openvswitch-switch-dpdk', 'librte-mempool-ring23']
     assert 'Read which ovs-vswitchd the alternatives system selects' in output
     assert not os.path.exists(os.path.join(workdir, 'run'))
 
