@@ -26,9 +26,27 @@ from ansible.module_utils.basic import missing_required_lib
 OVSDBAPP_IMPORT_ERROR = None
 try:
     from ovsdbapp.backend.ovs_idl import connection as ovs_connection
+    from ovsdbapp.backend.ovs_idl import idlutils
+    from ovsdbapp.schema.open_vswitch import commands as ovs_commands
     from ovsdbapp.schema.open_vswitch import impl_idl
 except ImportError:  # pragma: no cover - exercised through missing_required_lib
     OVSDBAPP_IMPORT_ERROR = traceback.format_exc()
+else:
+    class AddPortWithColumns(ovs_commands.AddPortCommand):
+        """ovsdbapp's add_port that also sets columns of the new Port row as it is inserted.
+
+        Setting them with db_set afterwards looks the port up by name, a scan of the Port
+        table per port: quadratic for a call that adds thousands of tunnels.
+        """
+
+        def __init__(self, api, bridge, port, port_columns, iface_columns):
+            super().__init__(api, bridge, port, False, **iface_columns)
+            self.port_columns = port_columns
+
+        def run_idl(self, txn):
+            super().run_idl(txn)
+            # the inserted row sits in the table under its temporary uuid (ovs.db.idl insert)
+            self.set_columns(self.api.tables['Port'].rows[self.result], **self.port_columns)
 
 DEFAULT_DB = 'unix:/var/run/openvswitch/db.sock'
 SCHEMA = 'Open_vSwitch'
@@ -36,6 +54,9 @@ SCHEMA = 'Open_vSwitch'
 IFNAME_MAX = 15
 DATAPATH_TYPES = ('system', 'netdev')
 FAIL_MODES = ('standalone', 'secure')
+# Counters ovs-vswitchd rewrites every few seconds; no module reads them, and with thousands of
+# interfaces they are most of what a full read of the database has to parse.
+UNMONITORED_COLUMNS = ('statistics', 'rstp_statistics')
 
 
 def ovsdb_argument_spec():
@@ -318,7 +339,11 @@ class OvsdbSession(object):
     def _connect(self):
         self._preflight()
         try:
-            idl = ovs_connection.OvsdbIdl.from_server(self.db, SCHEMA)
+            helper = idlutils.get_schema_helper(self.db, SCHEMA)
+            for table, spec in helper.schema_json['tables'].items():
+                helper.register_columns(table, [c for c in spec['columns']
+                                                if c not in UNMONITORED_COLUMNS])
+            idl = ovs_connection.OvsdbIdl(self.db, helper)
             self._conn = ovs_connection.Connection(idl=idl, timeout=self.timeout)
             self.api = impl_idl.OvsdbIdl(self._conn)
         except Exception as exc:  # the library raises bare Exception / TimeoutException
@@ -369,13 +394,10 @@ class OvsdbSession(object):
         if kind == 'del_bridge':
             return [api.del_br(op['bridge'], if_exists=False)]
         if kind == 'add_port':
-            # Interface columns are set on the row as it is inserted (no lookup by name).
-            cmds = [api.add_port(op['bridge'], op['port'], may_exist=False,
-                                 **(op.get('iface_columns') or {}))]
-            port_cols = op.get('port_columns') or {}
-            if port_cols:
-                cmds.append(api.db_set('Port', op['port'], *sorted(port_cols.items())))
-            return cmds
+            # Port and Interface columns are set on the rows as they are inserted.
+            return [AddPortWithColumns(api, op['bridge'], op['port'],
+                                       op.get('port_columns') or {},
+                                       op.get('iface_columns') or {})]
         if kind == 'del_port':
             return [api.del_port(op['port'], bridge=op['bridge'], if_exists=False)]
         if kind == 'set':
