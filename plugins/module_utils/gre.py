@@ -434,6 +434,12 @@ def flow_diff(installed_text, desired):
     return added, removed
 
 
+def flow_lines(text):
+    """dump-flows output -> its flows as lines without counters and flags, sorted."""
+    return sorted(_clean_flow_line(line) for line in text.splitlines()
+                  if 'FLOW reply' not in line and normalize_flow(line) is not None)
+
+
 def _clean_flow_line(line):
     tokens = []
     match_part, sep, actions = line.strip().partition(' actions=')

@@ -260,12 +260,13 @@ def test_cloudstacks_literal_drops_cut_arp_and_are_replaced(lab, mesh):
     kvm2.ovs.appctl('revalidator/purge')
     vms[1, 1001].run('ip', 'neigh', 'flush', 'all')
     assert not vms[1, 1001].ping(vms[2, 1001].ip, count=1, timeout=2)
-    result = run_module('gre_network', mesh_args(lab, kvm2))
+    result = run_module('gre_network', mesh_args(lab, kvm2), diff=True)
     assert result['changed'] and not result['changes']['1001']['ports_added']
-    removed = result['changes']['1001']['flows_removed']
-    assert sorted(removed) == sorted([
-        'priority=1000,in_port=%d,dl_dst=ff:ff:ff:ff:ff:ff actions=drop' % ofport,
-        'priority=1000,ip,in_port=%d,nw_dst=224.0.0.0/24 actions=drop' % ofport])
+    assert result['changes']['1001']['flows_removed'] == 2
+    drops = ['priority=1000,in_port=%d,dl_dst=ff:ff:ff:ff:ff:ff actions=drop' % ofport,
+             'priority=1000,ip,in_port=%d,nw_dst=224.0.0.0/24 actions=drop' % ofport]
+    before, after = result['diff']['before']['1001'], result['diff']['after']['1001']
+    assert set(drops) <= set(before['flows']) and not set(drops) & set(after['flows'])
     # the guest remembers the failed ARP for a while; forget it, as a later retry would
     deadline = time.time() + 15
     while True:
