@@ -35,6 +35,9 @@ INVENTORY = os.path.join(HERE, 'inventory.yml')
 EVENTS = os.path.join(RUN_DIR, 'events.jsonl')
 PYTHON = sys.executable
 NETWORKS = (1001, 1002)
+NR_HUGEPAGES = '/proc/sys/vm/nr_hugepages'
+HUGEPAGES_SAVED = os.path.join(RUN_DIR, 'nr_hugepages.before')
+DPDK_PAGES = 512
 # One "VM" per host and network; both networks share one subnet on purpose, so that a
 # ping between networks would succeed if the GRE isolation let it through.
 VM_SUBNET = '203.0.113.%d'
@@ -91,7 +94,28 @@ def changed_events(events):
 
 
 def dpdk_available():
-    return os.access(VSWITCHD_DPDK, os.X_OK) and os.path.exists('/proc/sys/vm/nr_hugepages')
+    return os.access(VSWITCHD_DPDK, os.X_OK) and os.path.exists(NR_HUGEPAGES)
+
+
+def dpdk_vswitchd_link():
+    """The DPDK build under the name ovs-vswitchd (OVS names its pid file after argv[0])."""
+    link = os.path.join(RUN_DIR, 'bin', 'ovs-vswitchd')
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if not os.path.islink(link):
+        os.symlink(VSWITCHD_DPDK, link)
+    return link
+
+
+def save_hugepages():
+    """Hugepages are the machine's: remember the count so that lab-down can put it back."""
+    with open(NR_HUGEPAGES) as handle, open(HUGEPAGES_SAVED, 'w') as saved:
+        saved.write(handle.read())
+
+
+def restore_hugepages():
+    if os.path.exists(HUGEPAGES_SAVED):
+        with open(HUGEPAGES_SAVED) as saved, open(NR_HUGEPAGES, 'w') as handle:
+            handle.write(saved.read())
 
 
 def host_vars(lab, dpdk_host):
@@ -109,7 +133,15 @@ def host_vars(lab, dpdk_host):
             cloudstack_dpdk_enabled=False,
         )
         if host is dpdk_host:
-            hvars.update(cloudstack_dpdk_enabled=True)
+            # OVS-DPDK on this one host, sized for this machine (2 MiB pages, 1 GiB in all; the
+            # DPDK build started directly, as hosts without the kernel module need).
+            hvars.update(cloudstack_dpdk_enabled=True, openvswitch_install=False,
+                         dpdk_hugepages=DPDK_PAGES, dpdk_socket_mem='256',
+                         dpdk_lcore_cpus='0', dpdk_pmd_cpus='1',
+                         dpdk_extra='--file-prefix=%s --no-pci' % lab.prefix,
+                         dpdk_vhost_sock_dir='vhu', dpdk_hugetlbfs_mount='/run/hugepages',
+                         dpdk_ovs_run_dir='/run/openvswitch', dpdk_restart='direct',
+                         dpdk_vswitchd_binary=dpdk_vswitchd_link())
         out[host.name] = hvars
     return out
 
@@ -165,6 +197,22 @@ def tunnel_state(lab):
                                 ofport=ofport))
         state[host.name] = sorted(tunnels, key=lambda t: t['name'])
     return state
+
+
+def dpdk_check(host):
+    """OVS-DPDK up on the DPDK host, with a vhost-user port of each mode."""
+    ovs = host.ovs
+    initialized = ovs.get('Open_vSwitch', '.', 'dpdk_initialized') == 'true'
+    types = dict((p, ovs.get('Interface', p, 'type')) for p in ('csdpdk-1', 'csdpdk-2'))
+    socket = os.path.exists(host.path('/run/openvswitch/vhu/csdpdk-1'))
+    client = ovs.get('Interface', 'csdpdk-2', 'options:vhost-server-path').strip('"')
+    ok = (initialized and socket and types == {'csdpdk-1': 'dpdkvhostuser',
+                                                'csdpdk-2': 'dpdkvhostuserclient'}
+          and client == '/run/openvswitch/vhu/csdpdk-2')
+    detail = ('%s: dpdk_initialized=%s; csdpdk-1 %s (socket %s); csdpdk-2 %s -> %s'
+              % (host.name, str(initialized).lower(), types['csdpdk-1'],
+                 'present' if socket else 'MISSING', types['csdpdk-2'], client or '?'))
+    return ('OVS-DPDK and vhost-user ports', ok, detail)
 
 
 # ---------------------------------------------------------------------------- the report
@@ -270,19 +318,26 @@ def up(args):
     old = Lab.load(RUN_DIR)
     if old is not None:
         step('removing the previous lab %s' % old.prefix)
+        restore_hugepages()
         old.destroy()
     os.makedirs(OUT_DIR, exist_ok=True)
     lab = Lab(RUN_DIR, hosts=3)
     step('creating 3 lab hosts (namespaces, own /etc and /run, sshd) as %s' % lab.prefix)
     lab.create(start_ovs=False)
     dpdk_host = lab.hosts[0] if (dpdk_available() and not args.no_dpdk) else None
+    if dpdk_host is not None:
+        save_hugepages()
     lab.write_inventory(INVENTORY, PYTHON, host_vars(lab, dpdk_host))
     step('inventory written to %s (hosts reached over SSH)' % os.path.relpath(INVENTORY, ROOT))
     checks = []
 
-    step('running playbooks/lab.yml (kvm_host.yml, then gre_mesh.yml)')
+    step('running playbooks/lab.yml (kvm_host.yml, gre_mesh.yml%s)'
+         % (', lab_dpdk.yml: OVS-DPDK on %s' % dpdk_host.name if dpdk_host else ''))
     first = run_playbook('lab.yml')
     checks.append(('first run', True, '%d tasks changed' % len(changed_events(first))))
+
+    if dpdk_host is not None:
+        checks.append(dpdk_check(dpdk_host))
 
     step('plugging one "VM" per host and network into OVSTunnel1001/1002')
     vms = add_vms(lab)
@@ -352,6 +407,7 @@ def down(_args):
     if lab is None:
         print('lab: nothing to remove')
         return 0
+    restore_hugepages()
     lab.destroy()
     for path in (INVENTORY,):
         if os.path.exists(path):
