@@ -47,7 +47,7 @@ lab-down: link
 	$(PY) lab/lab.py down
 
 test: venv
-	$(MAKE) sanity units system molecule
+	$(MAKE) sanity lint units system molecule
 
 sanity: copy
 	bash .ci/sanity $(COLL_COPY)
