@@ -186,6 +186,7 @@ diff:
 '''
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -207,6 +208,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
 )
 
 OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
+FLOW_READERS = 4
 
 
 def default_rundir(db):
@@ -292,6 +294,14 @@ def main():
                 for bridge in bridges.values():
                     for port in bridge['ports'].values():
                         ifaces.update(port['interfaces'])
+            # A bridge this call creates has no flows of ours yet: it is compared as empty, in
+            # check mode and in a real run alike, and not read back. The others are read
+            # a few at a time: each read is an ovs-ofctl process that mostly waits.
+            installed_flows = {}
+            if flows is not None:
+                existing = [n['bridge'] for n in networks if n['bridge'] in bridges]
+                with ThreadPoolExecutor(max_workers=FLOW_READERS) as pool:
+                    installed_flows = dict(zip(existing, pool.map(flows.dump, existing)))
             flow_changed = False
             for net, diff in zip(networks, diffs):
                 key, bridge = net['key'], net['bridge']
@@ -322,9 +332,7 @@ def main():
                                 '(error: %s); the flows of %s were not changed'
                                 % (missing[0]['name'], p['timeout'], missing[0]['error'], bridge))
                     wanted = desired_flows(ofports)
-                    # A bridge this call creates has no flows of ours yet: it is compared as
-                    # empty, in check mode and in a real run alike, and not read back.
-                    installed = flows.dump(bridge) if bridge in bridges else ''
+                    installed = installed_flows.get(bridge, '')
                     added, removed = flow_diff(installed, wanted)
                     if added or removed:
                         flow_changed = True
