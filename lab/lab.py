@@ -206,9 +206,8 @@ def dpdk_check(host):
     types = dict((p, ovs.get('Interface', p, 'type')) for p in ('csdpdk-1', 'csdpdk-2'))
     socket = os.path.exists(host.path('/run/openvswitch/vhu/csdpdk-1'))
     client = ovs.get('Interface', 'csdpdk-2', 'options:vhost-server-path').strip('"')
-    ok = (initialized and socket and types == {'csdpdk-1': 'dpdkvhostuser',
-                                                'csdpdk-2': 'dpdkvhostuserclient'}
-          and client == '/run/openvswitch/vhu/csdpdk-2')
+    wanted = {'csdpdk-1': 'dpdkvhostuser', 'csdpdk-2': 'dpdkvhostuserclient'}
+    ok = initialized and socket and types == wanted and client == '/run/openvswitch/vhu/csdpdk-2'
     detail = ('%s: dpdk_initialized=%s; csdpdk-1 %s (socket %s); csdpdk-2 %s -> %s'
               % (host.name, str(initialized).lower(), types['csdpdk-1'],
                  'present' if socket else 'MISSING', types['csdpdk-2'], client or '?'))
@@ -217,7 +216,7 @@ def dpdk_check(host):
 
 # ---------------------------------------------------------------------------- the report
 
-def draw_mesh(lab, tunnels, matrix, path_base):
+def draw_mesh(lab, tunnels, matrix, path_base, dpdk_host=None):
     """The mesh as SVG and PNG: hosts, their OVSTunnel bridges, tunnels with keys, reachability."""
     import graphviz
 
@@ -229,8 +228,10 @@ def draw_mesh(lab, tunnels, matrix, path_base):
     colors = {NETWORKS[0]: '#1f77b4', NETWORKS[1]: '#ff7f0e'}
     for host in lab.hosts:
         with dot.subgraph(name='cluster_%s' % host.name) as sub:
-            sub.attr(label='%s (host id %d, %s)' % (host.name, host.host_id, host.mgmt_ip),
-                     style='rounded', color='#555555')
+            sub.attr(label='%s (host id %d, %s)%s' % (
+                host.name, host.host_id, host.mgmt_ip,
+                '\\nOVS-DPDK: csdpdk-1 (server), csdpdk-2 (client) on cloudbr1'
+                if host is dpdk_host else ''), style='rounded', color='#555555')
             for key in NETWORKS:
                 sub.node('%s_%d' % (host.name, key), 'OVSTunnel%d' % key, shape='box',
                          style='filled', fillcolor='white', color=colors[key])
@@ -387,7 +388,7 @@ def up(args):
 
     tunnels = tunnel_state(lab)
     step('drawing the mesh and writing the report to lab/out/')
-    svg, png = draw_mesh(lab, tunnels, matrix_after, os.path.join(OUT_DIR, 'mesh'))
+    svg, png = draw_mesh(lab, tunnels, matrix_after, os.path.join(OUT_DIR, 'mesh'), dpdk_host)
     results = dict(checks=checks, vms=list(vms), matrix=matrix_after, tunnels=tunnels,
                    sabotage=sabotage, repaired=repaired, steps=steps, svg=svg, png=png,
                    report=os.path.join(OUT_DIR, 'report.md'),
