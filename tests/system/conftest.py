@@ -95,6 +95,18 @@ def ovs_switch():
         switch.destroy()
 
 
+@pytest.fixture
+def fake():
+    """A fake CloudStack management server on 127.0.0.1 (tests/system/fake_cloudstack.py)."""
+    from fake_cloudstack import FakeCloudStack
+    server = FakeCloudStack()
+    server.url = server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
     """Three lab hosts with OVS running, reachable over SSH; one lab per test module."""

@@ -14,21 +14,11 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conftest import COLLECTIONS, run_module  # noqa: E402
-from fake_cloudstack import API_KEY, API_SECRET, FakeCloudStack, expected_signature  # noqa: E402
+from fake_cloudstack import API_KEY, API_SECRET, expected_signature  # noqa: E402
 
 sys.path.insert(0, COLLECTIONS)
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import cloudstack_api  # noqa: E402
-
-
-@pytest.fixture
-def fake():
-    server = FakeCloudStack()
-    server.url = server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def provider_args(fake, **extra):

@@ -19,7 +19,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conftest import COLLECTIONS, ROOT, ansible  # noqa: E402
-from fake_cloudstack import API_KEY, API_SECRET, FakeCloudStack  # noqa: E402
+from fake_cloudstack import API_KEY, API_SECRET  # noqa: E402
 
 PLAYBOOK = 'playbooks/zone.yml'
 
@@ -44,16 +44,6 @@ def collections_path():
         pytest.fail('could not provide ngine_io.cloudstack for the test: %s' % proc.stderr)
     pytest.importorskip('cs', reason='the cs library (tests/requirements.txt) is not installed')
     return COLLECTIONS + ':' + proc.stdout.strip()
-
-
-@pytest.fixture
-def fake():
-    server = FakeCloudStack()
-    server.url = server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def run_zone(collections_path, fake, *extra):
