@@ -135,3 +135,7 @@ def test_lab_hosts_are_reachable_over_ssh(lab, lab_inventory):
     assert lab.ssh(lab.hosts[1], 'test -e /etc/cloudstack/agent/x', check=False).returncode != 0
     assert lab.ssh(lab.hosts[0], 'cat /etc/cloudstack/agent/x').stdout.strip() == 'kvm1'
     assert lab.ssh(lab.hosts[2], 'hostname').stdout.strip() == 'kvm3'
+    # with the address moved onto an OVS bridge (as GRE endpoints need), SSH still reaches it
+    lab.hosts[2].uplink_to_bridge('cloudbr0', 'eth0')
+    assert lab.ssh(lab.hosts[2], 'ip -br addr show cloudbr0', timeout=30).stdout.split()[2] == \
+        lab.hosts[2].mgmt_ip + '/24'

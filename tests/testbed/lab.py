@@ -180,9 +180,12 @@ class LabHost(object):
         userspace GRE tunnels route through the bridge that holds the local address.
         """
         cidr = (self.mgmt_ip if nic == 'eth0' else self.guest_ip) + '/24'
+        # The bridge takes the NIC's MAC, as the cloudbr role does: the neighbours' ARP caches
+        # stay right, and TCP (SSH) to the host keeps working once the address has moved.
+        mac = self.run('cat', '/sys/class/net/%s/address' % nic).stdout.strip()
         self.ovs.vsctl('--may-exist', 'add-br', bridge, '--', 'set', 'Bridge', bridge,
-                       'datapath_type=%s' % datapath_type, '--', '--may-exist', 'add-port',
-                       bridge, nic)
+                       'datapath_type=%s' % datapath_type, 'other_config:hwaddr="%s"' % mac,
+                       '--', '--may-exist', 'add-port', bridge, nic)
         script = ('ip addr del {cidr} dev {nic} 2>/dev/null; ip link set {br} up; '
                   'ip addr replace {cidr} dev {br}').format(cidr=cidr, nic=nic, br=bridge)
         if nic == 'eth0':
