@@ -58,9 +58,11 @@ class Hugepages(object):
 
     def reserve(self):
         self.previous = _read_int(NR_HUGEPAGES)
-        if self.previous < self.pages:
+        # Pages another DPDK process holds (a running `make lab`, say) are not ours to use.
+        wanted = self.previous - _hugepages_free() + self.pages
+        if self.previous < wanted:
             with open(NR_HUGEPAGES, 'w') as handle:
-                handle.write(str(self.pages))
+                handle.write(str(wanted))
             self.set_to = _read_int(NR_HUGEPAGES)
         if _hugepages_free() < int(SOCKET_MEM) // 2:
             self.release()
