@@ -32,22 +32,12 @@ import subprocess
 import time
 
 from .ovs import OvsInstance, VSWITCHD, require_tools
-from .proc import TestbedError, kill_pids, pid_alive, run, wait_for
+from .proc import TestbedError, pid_alive, read_pid, remove_netns, run, wait_for
 
 MGMT_NET = '192.0.2.%d'
 GUEST_NET = '198.51.100.%d'
 GATEWAY_INDEX = 1
 SSHD = '/usr/sbin/sshd'
-
-
-def _netns_exists(name):
-    return os.path.exists('/run/netns/' + name)
-
-
-def netns_pids(name):
-    """Pids of every process in the network namespace ``name``."""
-    proc = run(['ip', 'netns', 'pids', name], check=False)
-    return [int(p) for p in proc.stdout.split() if p.isdigit()]
 
 
 class Vm(object):
@@ -163,7 +153,7 @@ class LabHost(object):
         ssh = self.lab.ssh_dir
         self.run(SSHD, '-f', os.path.join(ssh, 'sshd_config'),
                  '-o', 'PidFile=/run/sshd.pid', '-h', os.path.join(ssh, 'host_key'))
-        self.sshd_pid = wait_for(lambda: _read_int(self.path('/run/sshd.pid')),
+        self.sshd_pid = wait_for(lambda: read_pid(self.path('/run/sshd.pid')),
                                  what='%s sshd pid file' % self.name)
         self.lab.record()
 
@@ -214,22 +204,7 @@ class LabHost(object):
         return [self.netns] + list(self.vms)
 
     def destroy(self):
-        pids = [self.keeper_pid, self.sshd_pid]
-        for ns in self.namespaces():
-            if _netns_exists(ns):
-                pids += netns_pids(ns)
-        kill_pids([p for p in pids if p])
-        for ns in self.namespaces():
-            if _netns_exists(ns):
-                run(['ip', 'netns', 'del', ns], check=False)
-
-
-def _read_int(path):
-    try:
-        with open(path) as handle:
-            return int(handle.read().strip())
-    except (OSError, ValueError):
-        return None
+        remove_netns(self.namespaces(), [self.keeper_pid, self.sshd_pid])
 
 
 class Lab(object):
@@ -400,7 +375,5 @@ class Lab(object):
         """Kill every process in the lab's namespaces (by pid), delete them and the directory."""
         for host in self.hosts:
             host.destroy()
-        if _netns_exists(self.switch_ns):
-            kill_pids(netns_pids(self.switch_ns))
-            run(['ip', 'netns', 'del', self.switch_ns], check=False)
+        remove_netns([self.switch_ns])
         shutil.rmtree(self.dir, ignore_errors=True)

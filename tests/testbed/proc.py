@@ -80,6 +80,27 @@ def kill_pids(pids, timeout=5.0):
     _reap()
 
 
+def netns_exists(name):
+    return os.path.exists('/run/netns/' + name)
+
+
+def netns_pids(name):
+    """Pids of every process in the network namespace ``name``."""
+    proc = run(['ip', 'netns', 'pids', name], check=False)
+    return [int(p) for p in proc.stdout.split() if p.isdigit()]
+
+
+def remove_netns(names, pids=()):
+    """Kill ``pids`` and every process living in the namespaces ``names``, then delete them."""
+    names = [n for n in names if netns_exists(n)]
+    all_pids = [p for p in pids if p]
+    for name in names:
+        all_pids += netns_pids(name)
+    kill_pids(all_pids)
+    for name in names:
+        run(['ip', 'netns', 'del', name], check=False)
+
+
 def _reap():
     """Collect our own exited children so they do not linger as zombies."""
     while True:

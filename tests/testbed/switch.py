@@ -7,9 +7,8 @@ import secrets
 import shutil
 import tempfile
 
-from .lab import _netns_exists, netns_pids
 from .ovs import OvsInstance, VSWITCHD, require_tools
-from .proc import kill_pids, run
+from .proc import remove_netns, run
 
 
 class OvsSwitch(object):
@@ -41,10 +40,5 @@ class OvsSwitch(object):
         return self
 
     def destroy(self):
-        pids = list(self.ovs.pids.values())
-        if _netns_exists(self.netns):
-            pids += netns_pids(self.netns)
-        kill_pids(pids)
-        if _netns_exists(self.netns):
-            run(['ip', 'netns', 'del', self.netns], check=False)
+        remove_netns([self.netns], self.ovs.pids.values())
         shutil.rmtree(self.dir, ignore_errors=True)
