@@ -27,7 +27,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 from testbed import Lab, TestbedError  # noqa: E402  (needs tests/ on sys.path)
-from testbed.ovs import VSWITCHD_DPDK  # noqa: E402
+from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link  # noqa: E402
 
 RUN_DIR = os.path.join(HERE, 'run')
 OUT_DIR = os.path.join(HERE, 'out')
@@ -97,15 +97,6 @@ def dpdk_available():
     return os.access(VSWITCHD_DPDK, os.X_OK) and os.path.exists(NR_HUGEPAGES)
 
 
-def dpdk_vswitchd_link():
-    """The DPDK build under the name ovs-vswitchd (OVS names its pid file after argv[0])."""
-    link = os.path.join(RUN_DIR, 'bin', 'ovs-vswitchd')
-    os.makedirs(os.path.dirname(link), exist_ok=True)
-    if not os.path.islink(link):
-        os.symlink(VSWITCHD_DPDK, link)
-    return link
-
-
 def save_hugepages():
     """Hugepages are the machine's: remember the count so that lab-down can put it back."""
     with open(NR_HUGEPAGES) as handle, open(HUGEPAGES_SAVED, 'w') as saved:
@@ -141,7 +132,7 @@ def host_vars(lab, dpdk_host):
                          dpdk_extra='--file-prefix=%s --no-pci' % lab.prefix,
                          dpdk_vhost_sock_dir='vhu', dpdk_hugetlbfs_mount='/run/hugepages',
                          dpdk_ovs_run_dir='/run/openvswitch', dpdk_restart='direct',
-                         dpdk_vswitchd_binary=dpdk_vswitchd_link())
+                         dpdk_vswitchd_binary=dpdk_vswitchd_link(RUN_DIR))
         out[host.name] = hvars
     return out
 

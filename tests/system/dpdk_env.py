@@ -20,7 +20,7 @@ import tempfile
 import pytest
 
 from testbed import OvsSwitch
-from testbed.ovs import VSWITCHD_DPDK
+from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link
 
 PAGES = 512                 # 2 MiB pages: 1 GiB, the most the tests may take
 NR_HUGEPAGES = '/proc/sys/vm/nr_hugepages'
@@ -86,16 +86,6 @@ class Hugepages(object):
             self.set_to = None
 
 
-def vswitchd_link(directory):
-    """A link called ovs-vswitchd to the DPDK build (see the module docstring)."""
-    bindir = os.path.join(directory, 'bin')
-    os.makedirs(bindir, exist_ok=True)
-    link = os.path.join(bindir, 'ovs-vswitchd')
-    if not os.path.islink(link):
-        os.symlink(VSWITCHD_DPDK, link)
-    return link
-
-
 def dpdk_other_config(vhost_sock_dir=None, extra=()):
     """other_config of a test DPDK switch: its own EAL file prefix, no PCI scan, 256 MiB."""
     config = {
@@ -112,7 +102,7 @@ def dpdk_other_config(vhost_sock_dir=None, extra=()):
 def start_dpdk_switch(vhost_sock_dir=None, other_config=None, eal_extra=()):
     """An OvsSwitch running the DPDK ovs-vswitchd; the caller destroys it."""
     directory = tempfile.mkdtemp(prefix='csdpdk-')
-    link = vswitchd_link(directory)
+    link = dpdk_vswitchd_link(directory)
     if vhost_sock_dir:
         os.makedirs(os.path.join(directory, vhost_sock_dir), exist_ok=True)
     switch = OvsSwitch(directory=directory, vswitchd=link)

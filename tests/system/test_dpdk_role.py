@@ -14,9 +14,10 @@ import os
 import pytest
 import yaml
 
-from conftest import PYTHON, ansible, run_module
-from dpdk_env import NR_HUGEPAGES, PAGES, SOCKET_MEM, require_dpdk_binary, vswitchd_link
+from conftest import PYTHON, ansible, recap, run_module
+from dpdk_env import NR_HUGEPAGES, PAGES, SOCKET_MEM, require_dpdk_binary
 from testbed import Lab, wait_for
+from testbed.ovs import dpdk_vswitchd_link
 
 AGENT_PROPS = '/etc/cloudstack/agent/agent.properties'
 HUGETLBFS = '/run/hugepages'         # inside the lab host (its own /run)
@@ -67,18 +68,13 @@ def run_play(lab, name, role_vars, *flags):
     return ansible('ansible-playbook', '-i', inventory, path, *flags, timeout=600)
 
 
-def recap(proc):
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('kvm1 ')][-1]
-    return dict(kv.split('=') for kv in line.split(':', 1)[1].split())
-
-
 def vswitchd_pid(host):
     return host.run('cat', '/run/openvswitch/ovs-vswitchd.pid').stdout.strip()
 
 
 def test_role_makes_an_ovs_dpdk_host(dpdk_lab):
     lab, host = dpdk_lab
-    link = vswitchd_link(lab.dir)
+    link = dpdk_vswitchd_link(lab.dir)
     os.makedirs(os.path.dirname(host.path(AGENT_PROPS)), exist_ok=True)
     with open(host.path(AGENT_PROPS), 'w') as handle:
         handle.write('# set by the cloudstack_agent role on a real host\n'
@@ -101,7 +97,7 @@ def test_role_makes_an_ovs_dpdk_host(dpdk_lab):
 
     proc = run_play(lab, 'first', role_vars)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert int(recap(proc)['changed']) > 0
+    assert recap(proc.stdout)['kvm1']['changed'] > 0
     with open(host.path(RESULT)) as handle:
         result = json.load(handle)
     assert result == dict(restarted=True, reboot=False, capable=True, pmd='0x2', lcore='0x1')
@@ -129,7 +125,7 @@ def test_role_makes_an_ovs_dpdk_host(dpdk_lab):
     dpdk_pid = vswitchd_pid(host)
     proc = run_play(lab, 'second', role_vars)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert recap(proc)['changed'] == '1', proc.stdout[-3000:]   # only the post task's file stays
+    assert recap(proc.stdout)['kvm1']['changed'] == 1, proc.stdout[-3000:]   # only the post task's file stays
     assert vswitchd_pid(host) == dpdk_pid
 
     # a vhost-user port where the agent will look for it (openvswitch.dpdk.ovs.path)

@@ -159,6 +159,21 @@ class OvsInstance(object):
             return '(no log: %s)' % exc
 
 
+def dpdk_vswitchd_link(directory):
+    """``<directory>/bin/ovs-vswitchd``, a link to the DPDK build.
+
+    OVS names its pid file, log and control socket after ``argv[0]``; Debian's alternatives make
+    ``/usr/sbin/ovs-vswitchd`` such a link on a DPDK host, and this does the same without
+    touching the machine's alternatives.
+    """
+    bindir = os.path.join(directory, 'bin')
+    os.makedirs(bindir, exist_ok=True)
+    link = os.path.join(bindir, 'ovs-vswitchd')
+    if not os.path.islink(link):
+        os.symlink(VSWITCHD_DPDK, link)
+    return link
+
+
 def require_tools():
     """Fail early and clearly when Open vSwitch is not installed."""
     for tool in ('ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-ofctl', VSWITCHD):
