@@ -8,6 +8,11 @@ import subprocess
 from conftest import ansible, recap
 
 PLAYBOOK = 'tests/system/playbooks/cloudbr.yml'
+INTERFACES = (
+    'auto lo\niface lo inet loopback\n\n'
+    'auto eth0\niface eth0 inet static\n    address 192.0.2.12/24\n    gateway 192.0.2.1\n\n'
+    'allow-hotplug eth1\niface eth1 inet manual\n\n'
+    'source /etc/network/interfaces.d/*\n')
 
 
 def play(inventory, *args):
@@ -33,6 +38,8 @@ def test_check_mode_reports_the_move_and_changes_nothing(lab, lab_inventory):
 
 def test_move_keeps_ssh_alive_persists_and_is_idempotent(lab, lab_inventory):
     kvm1, kvm2 = lab.hosts[0], lab.hosts[1]
+    # kvm2 comes with its NICs in the main ifupdown file, as a Debian installer leaves them
+    kvm2.sh('mkdir -p /etc/network && printf "%s" > /etc/network/interfaces' % INTERFACES)
     # An SSH session that is open while the address moves must live through it.
     session = subprocess.Popen(
         ['ssh'] + lab.ssh_args() + ['root@' + kvm1.mgmt_ip,
@@ -61,8 +68,15 @@ def test_move_keeps_ssh_alive_persists_and_is_idempotent(lab, lab_inventory):
         assert lab.ssh(host, 'ping -c 1 -W 2 198.51.100.1 && ping -c 1 -W 2 192.0.2.1',
                        check=False).returncode == 0
 
+    main = kvm2.run('cat', '/etc/network/interfaces').stdout
+    assert '# iface eth0 inet static  # moved to OVS bridge cloudbr0 by cloudstack.ovs\n' in main
+    assert '#     address 192.0.2.12/24\n' in main and main.startswith('auto lo\niface lo inet loopback\n')
+    assert '# iface eth1 inet manual  # moved to OVS bridge cloudbr1 by cloudstack.ovs\n' in main
+    assert main.count('source /etc/network/interfaces.d/*') == 1
+
     proc, counts = play(lab_inventory, '--limit', 'kvm1,kvm2')
     assert proc.returncode == 0
+    assert kvm2.run('cat', '/etc/network/interfaces').stdout == main
     assert counts['kvm1']['changed'] == 0 and counts['kvm2']['changed'] == 0, proc.stdout[-3000:]
 
 
