@@ -195,7 +195,9 @@ changes:
       ports_removed: []
       ports_changed: []
       ports_left_alone:
-        - {name: t1001-1-8, remote_ip: 192.0.2.18, reason: "not wanted, but not created by this collection ..."}
+        - name: t1001-1-8
+          remote_ip: 192.0.2.18
+          reason: not wanted, but not created by this collection ...
       flows_added: 2
       flows_removed: 0
 actions:

@@ -24,7 +24,7 @@ from testbed.agent import AgentReplay, replay_mesh
 _ensure_link()
 sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (  # noqa: E402,E501 pylint: disable=wrong-import-position
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (  # noqa: E402
     ovs_vsctl_string,
 )
 
