@@ -210,11 +210,11 @@ def agent_replay_check(lab, vms):
     crossing = sum(1 for (a, b), r in matrix.items() if a[0] != b[0] and r)
     total = len(lab.hosts) * len(NETWORKS)
     ok = configured == total and not setups and not stp_on and matrix_ok(matrix)
-    return ('agent replay after the playbooks', ok,
-            '%d/%d bridges configured for the agent, %d setups run, STP on %d bridges; '
-            'ping %d/%d inside, %d/%d across' % (configured, total, setups, stp_on, inside,
-                                                  inside_total, crossing,
-                                                  len(matrix) - inside_total))
+    detail = ('%d/%d bridges configured for the agent, %d setups run, STP on %d bridges; '
+              'ping %d/%d inside, %d/%d across'
+              % (configured, total, setups, stp_on, inside, inside_total, crossing,
+                 len(matrix) - inside_total))
+    return ('agent replay after the playbooks', ok, detail)
 
 
 def dpdk_check(host):
