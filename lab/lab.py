@@ -8,7 +8,8 @@
 What it proves, in order: every "VM" pair inside a guest network pings and nothing crosses
 between networks; the underlay carries GRE with each network's key; a second run changes
 nothing; after a tunnel port is deleted and a bridge setting is changed behind the playbooks'
-back, a run repairs exactly those two. The report (Markdown, and the mesh as SVG and PNG drawn
+back, a run repairs exactly those two; CloudStack's agent, replayed on every host, finds every
+bridge set up and changes nothing. The report (Markdown, and the mesh as SVG and PNG drawn
 with graphviz) goes to lab/out/.
 """
 
@@ -27,6 +28,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 from testbed import Lab, TestbedError  # noqa: E402  (needs tests/ on sys.path)
+from testbed.agent import AgentReplay, replay_mesh  # noqa: E402
 from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link  # noqa: E402
 
 RUN_DIR = os.path.join(HERE, 'run')
@@ -188,6 +190,31 @@ def tunnel_state(lab):
                                 ofport=ofport))
         state[host.name] = sorted(tunnels, key=lambda t: t['name'])
     return state
+
+
+def agent_replay_check(lab, vms):
+    """CloudStack's agent replayed (tests/testbed/agent.py) on every host for every network
+    after the playbooks: its own check calls every bridge configured, it runs no setup (so STP
+    stays off), and the ping matrix is unchanged."""
+    results = replay_mesh(lab, NETWORKS)
+    setups = sum(1 for steps in results.values() for s in steps if s['setup_ran'])
+    configured = stp_on = 0
+    for host in lab.hosts:
+        agent = AgentReplay(host)
+        for key in NETWORKS:
+            configured += agent.is_configured('OVSTunnel%d' % key)
+            stp_on += host.ovs.get('Bridge', 'OVSTunnel%d' % key, 'stp_enable') == 'true'
+    matrix = ping_matrix(vms)
+    inside = sum(1 for (a, b), r in matrix.items() if a[0] == b[0] and r)
+    inside_total = sum(1 for (a, b) in matrix if a[0] == b[0])
+    crossing = sum(1 for (a, b), r in matrix.items() if a[0] != b[0] and r)
+    total = len(lab.hosts) * len(NETWORKS)
+    ok = configured == total and not setups and not stp_on and matrix_ok(matrix)
+    detail = ('%d/%d bridges configured for the agent, %d setups run, STP on %d bridges; '
+              'ping %d/%d inside, %d/%d across'
+              % (configured, total, setups, stp_on, inside, inside_total, crossing,
+                 len(matrix) - inside_total))
+    return ('agent replay after the playbooks', ok, detail)
 
 
 def dpdk_check(host):
@@ -376,6 +403,9 @@ def up(args):
     checks.append(('ping matrix after repair', matrix_ok(matrix_after),
                    '%d/%d pairs as expected' % (sum(1 for (a, b), r in matrix_after.items()
                                                     if r == (a[0] == b[0])), len(matrix_after))))
+
+    step("agent replay: CloudStack's agent commands for every network on every host")
+    checks.append(agent_replay_check(lab, vms))
 
     tunnels = tunnel_state(lab)
     step('drawing the mesh and writing the report to lab/out/')

@@ -14,9 +14,11 @@ agent's answer and the tests can check it against the real ``ovs-vsctl``.
 import re
 
 # OVSDB's text format leaves a string bare only when it is an identifier: a letter or '_'
-# first, then letters, '_', '-' or '.'; never for "true"/"false" or a UUID (ovsdb-data.c,
-# string_needs_quotes). Digits anywhere therefore mean quotes.
-_BARE_STRING = re.compile(r'^[A-Za-z_][A-Za-z_.-]*$')
+# first, then letters, digits, '_', '-' or '.'; never for "true"/"false" or a UUID
+# (ovsdb-data.c, string_needs_quotes). So "OVSTunnel1001" and "csdpdk-3" print bare, while a
+# value that starts with a digit or '-' ("5", "5,-1", "-1") prints in quotes. Checked against
+# the real ovs-vsctl in tests/system/test_agent_coexistence.py.
+_BARE_STRING = re.compile(r'^[A-Za-z_][A-Za-z0-9_.-]*$')
 _UUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
                    r'[0-9a-fA-F]{12}$')
 

@@ -55,9 +55,27 @@ def port_numbers(bridges):
     return numbers
 
 
+def _version_key(text):
+    """A sort key close to GNU ``sort -V``: digit runs compare as numbers."""
+    return [(0, int(part), '') if part.isdigit() else (1, 0, part)
+            for part in re.findall(r'\d+|\D+', text)]
+
+
 def next_port_name(bridges):
-    """The name CloudStack's agent gives the next port: highest ``csdpdk-N`` + 1 (from 1)."""
-    return '%s%d' % (PORT_PREFIX, max(port_numbers(bridges) or [0]) + 1)
+    """The name CloudStack's agent gives the next port (``DpdkDriverImpl.getNextDpdkPort``).
+
+    The agent takes every port whose name contains ``csdpdk-`` on any bridge (``ovs-vsctl
+    show | grep Port | grep csdpdk-``), the highest by version sort (``sort -rV``), the number
+    after ``csdpdk-`` + 1; ``csdpdk-1`` when there is none. A highest name without a number
+    there would make the agent fail; here it is skipped.
+    """
+    names = [pname for bridge in bridges.values() for pname in bridge.get('ports', {})
+             if PORT_PREFIX in pname]
+    for pname in sorted(names, key=_version_key, reverse=True):
+        number = pname.split(PORT_PREFIX)[1]
+        if number.isdigit():
+            return '%s%d' % (PORT_PREFIX, int(number) + 1)
+    return '%s1' % PORT_PREFIX
 
 
 def validate_ovs_path(field, value):
@@ -238,6 +256,11 @@ def plan_dpdk_port(snapshot, bridge, name=None, mode='server', tag=None, ovs_pat
         ops.append(dict(op='set', table='Interface', record=name, column='type',
                         value=iface_type))
         new_iface['type'] = iface_type
+    current_path = (iface.get('options') or {}).get(SERVER_PATH_OPTION)
+    if current_path and options.get(SERVER_PATH_OPTION) and \
+            posixpath.normpath(current_path) == options[SERVER_PATH_OPTION]:
+        # The agent writes <dir>/ + /<port> ("...//csdpdk-3"): the same socket, kept as it is.
+        options = dict(options, **{SERVER_PATH_OPTION: current_path})
     for column, wanted in (('options', options), ('external_ids', external_ids)):
         new_map, to_set, to_remove = plan_map(iface.get(column) or {}, wanted)
         ops.extend(map_ops('Interface', name, column, to_set, to_remove))

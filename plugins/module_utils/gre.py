@@ -14,6 +14,9 @@ import ipaddress
 import re
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import plan_bridge
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
+    agent_considers_configured,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     ParamError,
     map_ops,
@@ -30,6 +33,14 @@ PORT_NAME_RE = re.compile(r'^t(\d+)-(\d+)-(\d+)$')
 # Our own ownership marker, on the bridge and on every tunnel port we create.
 OWNER_KEY = 'cloudstack-ovs-owner'
 OWNER_VALUE = 'gre_network'
+# Set instead on a tunnel port CloudStack's agent made and the module took over: it is managed
+# (options, protected) but still not ours to delete in a default run.
+ADOPTED_KEY = 'cloudstack-ovs-adopted'
+# purge: which unwanted tunnel ports of a managed bridge a run removes.
+PURGE_OURS = 'ours'            # only ports this collection created (the owner marker)
+PURGE_ALL_STALE = 'all_stale'  # also CloudStack-named ports the agent made
+PURGE_NONE = 'none'
+PURGE_CHOICES = (PURGE_OURS, PURGE_ALL_STALE, PURGE_NONE)
 # CloudStack's markers in the bridge's other_config (ovstunnel.py setup_ovs_bridge and the
 # KVM agent's LibvirtComputingResource.configureTunnelNetwork).
 CS_GRE_KEY = 'gre_key'
@@ -196,6 +207,24 @@ def normalize_networks(params):
     return host_id, local_ip, networks
 
 
+def normalize_purge(value):
+    """``purge`` -> one of PURGE_CHOICES. The booleans of earlier releases still work:
+    true means ``ours`` (the safe default), false means ``none``."""
+    if value is None:
+        return PURGE_OURS
+    if isinstance(value, bool):
+        return PURGE_OURS if value else PURGE_NONE
+    text = str(value).strip().lower()
+    if text in PURGE_CHOICES:
+        return text
+    if text in ('true', 'yes', 'on', '1'):
+        return PURGE_OURS
+    if text in ('false', 'no', 'off', '0'):
+        return PURGE_NONE
+    raise ParamError('purge: must be one of %s (or a boolean: true means ours, false none) '
+                     '(got %r)' % (', '.join(PURGE_CHOICES), value))
+
+
 # ---------------------------------------------------------------- planning
 
 def is_tunnel_port(port):
@@ -223,12 +252,22 @@ def wanted_options(key, remote_ip, local_ip):
     return options
 
 
-def _host_setup(current, host_id):
-    """CloudStack's ``ovs-host-setup``: comma list of host ids that set the bridge up."""
-    ids = [x for x in (current or '').split(',') if x != '']
-    if str(host_id) in ids:
+def host_setup_value(current, host_id):
+    """The ``ovs-host-setup`` value to store so that CloudStack's agent calls the bridge set up.
+
+    The agent reads the value through ``ovs-vsctl get`` (quoted: ``"5,-1"``) and splits the
+    printed line on ``,``, so only a middle piece can equal its host id (see
+    ``cloudstack_agent.agent_considers_configured``). A value the agent already accepts is kept
+    as it is (a fixed point: neither side writes again). Otherwise the value becomes
+    ``<id>,<id>,<every other piece already there, in order>,-1`` - where CloudStack's own
+    bridges settle (``-1`` at creation, ``<id>,-1`` after one setup, ``<id>,<id>,-1`` after
+    the second) - so no id another host or run recorded is lost.
+    """
+    if agent_considers_configured(current, host_id):
         return current
-    return ','.join([str(host_id)] + ids)
+    me = str(host_id)
+    others = [x for x in (current or '').split(',') if x not in ('', me, '-1')]
+    return ','.join([me, me] + others + ['-1'])
 
 
 def bridge_markers(current_other_config, key, bridge, host_id):
@@ -240,18 +279,31 @@ def bridge_markers(current_other_config, key, bridge, host_id):
     if gre_key not in (str(key), bridge):
         gre_key = str(key)
     return {CS_GRE_KEY: gre_key, CS_TUN_NETWORK: 'True',
-            CS_HOST_SETUP: _host_setup(current.get(CS_HOST_SETUP), host_id)}
+            CS_HOST_SETUP: host_setup_value(current.get(CS_HOST_SETUP), host_id)}
+
+
+def is_ours(port):
+    """Created by this collection (only those are removed by ``purge=ours``)."""
+    return port.get('external_ids', {}).get(OWNER_KEY) == OWNER_VALUE
 
 
 def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath_type=None,
-                 purge=True, state='present'):
+                 purge=PURGE_OURS, state='present'):
     """Ops and diff for one network.
 
     ``current_bridge`` is the bridge as ``ovsdb.bridge_data`` returns it (or None);
     ``all_ports`` maps every port name of the switch to its bridge name (tunnel names must
     be unique switch-wide). Returns ``(ops, diff)`` where diff has ``before``/``after`` views
-    of the bridge markers and tunnels.
+    of the bridge markers, STP and tunnels, and ``left_alone``: the unwanted tunnels this
+    run did not remove, each with the reason.
+
+    STP: the module owns ``stp_enable`` of the bridges it manages and keeps it false. The
+    mesh's loop guard is ``protected`` on every tunnel port (split horizon); STP on top of it
+    blocks one tunnel of a triangle and the detour then meets two protected ports, so VMs
+    lose each other. For the same reason every tunnel port on the bridge is protected, also
+    one left alone.
     """
+    purge = normalize_purge(purge)
     bridge = network['bridge']
     key = network['key']
     before_tunnels = {}
@@ -259,22 +311,26 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
         for name, port in current_bridge['ports'].items():
             if name != bridge and is_tunnel_port(port):
                 before_tunnels[name] = tunnel_view(port)
+    stp = bool((current_bridge or {}).get('stp_enable'))
     before = dict(bridge=bridge, exists=current_bridge is not None,
                   other_config=dict(sorted((current_bridge or {}).get('other_config', {}).items())),
-                  tunnels=dict(sorted(before_tunnels.items())))
+                  stp_enable=stp, tunnels=dict(sorted(before_tunnels.items())))
 
     if state == 'absent':
         if current_bridge is None:
-            return [], dict(before=before, after=dict(before))
+            return [], dict(before=before, after=dict(before), left_alone=[])
         return ([dict(op='del_bridge', bridge=bridge)],
                 dict(before=before, after=dict(bridge=bridge, exists=False, other_config={},
-                                               tunnels={})))
+                                               stp_enable=False, tunnels={}), left_alone=[]))
 
     ops, _b, after_bridge = plan_bridge(
         current_bridge, bridge, datapath_type=datapath_type,
         other_config=bridge_markers((current_bridge or {}).get('other_config'), key, bridge,
                                     host_id),
         external_ids={OWNER_KEY: OWNER_VALUE})
+    if stp:
+        ops.append(dict(op='set', table='Bridge', record=bridge, column='stp_enable',
+                        value=False))
 
     desired = {}
     for peer in network['peers']:
@@ -307,22 +363,41 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
             if not port.get('protected'):
                 ops.append(dict(op='set', table='Port', record=name, column='protected',
                                 value=True))
-            if port.get('external_ids', {}).get(OWNER_KEY) != OWNER_VALUE:
+            # A port the agent made is adopted, not claimed: marked as managed, but a default
+            # run never deletes it (only ports carrying the owner marker are ours).
+            if not is_ours(port) and \
+                    port.get('external_ids', {}).get(ADOPTED_KEY) != OWNER_VALUE:
                 ops.append(dict(op='set', table='Port', record=name, column='external_ids',
-                                value={OWNER_KEY: OWNER_VALUE}))
+                                value={ADOPTED_KEY: OWNER_VALUE}))
         after_tunnels[name] = dict(remote_ip=want['options']['remote_ip'], key=str(key),
                                    local_ip=want['options'].get('local_ip'), type='gre')
-    if purge:
-        for name in sorted(before_tunnels):
-            if name not in desired:
-                ops.append(dict(op='del_port', bridge=bridge, port=name))
-                del after_tunnels[name]
+    left_alone = []
+    for name in sorted(before_tunnels):
+        if name in desired:
+            continue
+        port = current_ports[name]
+        if purge == PURGE_ALL_STALE or (purge == PURGE_OURS and is_ours(port)):
+            ops.append(dict(op='del_port', bridge=bridge, port=name))
+            del after_tunnels[name]
+            continue
+        if purge == PURGE_NONE:
+            reason = 'not wanted, but purge=none removes no tunnel'
+        else:
+            reason = ('not wanted, but not created by this collection (no external_ids:%s=%s; '
+                      'made by CloudStack\'s agent or by hand): purge=ours keeps it, '
+                      'purge=all_stale removes it' % (OWNER_KEY, OWNER_VALUE))
+        left_alone.append(dict(name=name, remote_ip=before_tunnels[name]['remote_ip'],
+                               reason=reason))
+        if not port.get('protected'):
+            # STP is off on this bridge: an unprotected tunnel could close a loop.
+            ops.append(dict(op='set', table='Port', record=name, column='protected',
+                            value=True))
     after = dict(bridge=bridge, exists=True, other_config=after_bridge['other_config'],
-                 tunnels=dict(sorted(after_tunnels.items())))
-    return ops, dict(before=before, after=after)
+                 stp_enable=False, tunnels=dict(sorted(after_tunnels.items())))
+    return ops, dict(before=before, after=after, left_alone=left_alone)
 
 
-def plan_networks(bridges, host_id, local_ip, networks, datapath_type=None, purge=True,
+def plan_networks(bridges, host_id, local_ip, networks, datapath_type=None, purge=PURGE_OURS,
                   state='present'):
     """Ops for every network in one list (one transaction) and the diff per network."""
     all_ports = {}

@@ -33,9 +33,10 @@ options:
       - Port (and interface) name.
       - When not given with O(state=present) - the C(csdpdk-N) port of O(bridge) whose interface
         has all of O(external_ids) (when O(external_ids) is given and such a port exists), else the
-        next free name as CloudStack's agent numbers them - the highest C(csdpdk-N) on any bridge
-        plus one. Without O(external_ids) every run then creates a new port, as the agent does on
-        every VM start.
+        next free name as CloudStack's agent numbers them (C(DpdkDriverImpl.getNextDpdkPort)) -
+        of the ports on any bridge whose name contains C(csdpdk-), the highest by version sort
+        (C(sort -rV)), its number plus one. Without O(external_ids) every run then creates a new
+        port, as the agent does on every VM start.
       - Required with O(state=absent).
     type: str
   mode:
@@ -49,13 +50,16 @@ options:
   tag:
     description:
       - VLAN id (1-4094); the port becomes an access port of that VLAN (C(vlan_mode=access)).
-      - Not given - an untagged port; a tag an existing port has is removed.
+      - Not given - an untagged port; a tag an existing port has is removed. This is what the
+        agent does for a VLAN outside 1-4094 (it tags only when 0 < vlan < 4095).
     type: int
   ovs_path:
     description:
       - Directory of the vhost-user sockets - the agent's C(openvswitch.dpdk.ovs.path). For server
         ports it must be where ovs-vswitchd creates sockets (its run directory, or
         C(other_config:vhost-sock-dir) below it).
+      - A client port the agent made stores C(<ovs_path>//<name>) (the agent gives the directory
+        a trailing C(/)); that is the same socket and is left as it is.
     type: path
     default: /var/run/openvswitch
   external_ids:

@@ -20,6 +20,16 @@ description:
     so the NORMAL action never forwards a frame that came in from one tunnel into another one
     (a full mesh would loop otherwise). This lives in OVSDB: it holds from the moment the port
     exists and survives restarts of ovs-vswitchd."
+  - "STP: the module owns C(stp_enable) of the bridges it manages and keeps it V(false).
+    CloudStack's agent turns STP on when it sets a bridge up; on a mesh whose loop guard is
+    C(protected) ports STP blocks one tunnel of a triangle and the detour meets two protected
+    ports, so VMs lose each other. The split horizon makes STP unnecessary."
+  - "Living with CloudStack's agent: C(ovs-host-setup) is written so that the agent's own check
+    (C(ovs-vsctl get), first line, split on commas, host id among the pieces) calls the bridge set
+    up - C(<id>,<id>,-1) as on CloudStack's own bridges, every id already there kept - so the
+    agent never runs its bridge setup again on a managed bridge. Bridges and tunnels the agent
+    made are adopted (same names, no duplicates; adopted ports get
+    C(external_ids:cloudstack-ovs-adopted=gre_network)). See C(docs/gre_network.md)."
   - Flows (O(flows=true)) - the bridge's flow table is set to CloudStack's split-horizon entries
     at priority 1000 (broadcast and 224.0.0.0/24 from each tunnel port) and NORMAL for the rest.
     Installed flows are compared with the wanted ones and replaced only when they differ, at once
@@ -81,11 +91,22 @@ options:
     choices: [system, netdev]
   purge:
     description:
-      - Remove tunnel ports of the managed bridges that are not wanted. Only ports named like
-        CloudStack's tunnels (C(t<key>-<src>-<dst>)) or carrying this module's marker are ever
-        removed; any other port of the bridge (VM interfaces) is never touched.
-    type: bool
-    default: true
+      - Which tunnel ports of the managed bridges that are not wanted are removed. Ports that
+        are neither named like CloudStack's tunnels (C(t<key>-<src>-<dst>)) nor carry this
+        module's marker (VM interfaces) are never touched.
+      - V(ours) (the default) removes only tunnels this collection created (they carry
+        C(external_ids:cloudstack-ovs-owner=gre_network)). A tunnel CloudStack's agent made, to a
+        peer the inventory does not list (yet), is left alone, so a run cannot cut a live cloud.
+      - V(all_stale) also removes CloudStack-named tunnels the agent made. This is the cleanup
+        CloudStack itself cannot do any more on Python 3 agents (its C(ovstunnel.py
+        destroy_tunnel) always fails); use it when the inventory is known to be complete.
+      - V(none) removes no tunnel.
+      - The booleans of earlier releases still work - V(true) means V(ours), V(false) means
+        V(none).
+      - Every tunnel left alone is listed with the reason in RV(changes) (C(ports_left_alone))
+        and in the diff; it is still set C(protected) (STP is off on these bridges).
+    type: raw
+    default: ours
   state:
     description:
       - V(present) converges the networks; V(absent) deletes each network's bridge with its tunnels.
@@ -163,8 +184,9 @@ networks:
         - {name: t1001-1-2, peer_host_id: 2, remote_ip: 192.0.2.12, ofport: 1, link_state: up}
 changes:
   description:
-    - Per network key, the tunnel ports added, removed and changed, and how many flows were added
-      and removed (the flows themselves are in RV(diff)).
+    - Per network key, the tunnel ports added, removed and changed, the unwanted tunnels left
+      alone (with the reason, see O(purge)), and how many flows were added and removed (the
+      flows themselves are in RV(diff)).
   returned: always
   type: dict
   sample:
@@ -172,6 +194,10 @@ changes:
       ports_added: [t1001-1-3]
       ports_removed: []
       ports_changed: []
+      ports_left_alone:
+        - name: t1001-1-8
+          remote_ip: 192.0.2.18
+          reason: not wanted, but not created by this collection ...
       flows_added: 2
       flows_removed: 0
 actions:
@@ -195,6 +221,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
     flow_diff,
     flow_lines,
     normalize_networks,
+    normalize_purge,
     plan_networks,
     port_name,
 )
@@ -258,7 +285,7 @@ def main():
         networks=dict(type='list', elements='dict'),
         local_ip=dict(type='str'),
         datapath_type=dict(type='str', choices=['system', 'netdev']),
-        purge=dict(type='bool', default=True),
+        purge=dict(type='raw', default='ours'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         flows=dict(type='bool', default=True),
         ovs_rundir=dict(type='path'),
@@ -271,13 +298,14 @@ def main():
     def run():
         # Everything is validated before the database is opened: a bad call changes nothing.
         host_id, local_ip, networks = normalize_networks(p)
+        purge = normalize_purge(p['purge'])
         state = p['state']
         rundir = p['ovs_rundir'] or default_rundir(p['db'])
         flows = Flows(module, rundir) if (p['flows'] and state == 'present') else None
         with OvsdbSession(module) as session:
             bridges = session.bridges()
             ops, diffs = plan_networks(bridges, host_id, local_ip, networks,
-                                       datapath_type=p['datapath_type'], purge=p['purge'],
+                                       datapath_type=p['datapath_type'], purge=purge,
                                        state=state)
             if ops and not module.check_mode:
                 session.apply(ops)
@@ -311,7 +339,7 @@ def main():
                     ports_removed=sorted(set(before_t) - set(after_t)),
                     ports_changed=sorted(n for n in set(after_t) & set(before_t)
                                          if after_t[n] != before_t[n]),
-                    flows_added=0, flows_removed=0)
+                    ports_left_alone=diff['left_alone'], flows_added=0, flows_removed=0)
                 tunnels = []
                 if state == 'present':
                     for peer in net['peers']:
@@ -353,7 +381,8 @@ def main():
         if module._diff:
             result['diff'] = dict(
                 before=dict((str(d['key']), d['before']) for d in diffs),
-                after=dict((str(d['key']), d['after']) for d in diffs))
+                after=dict((str(d['key']), dict(d['after'], left_alone=d['left_alone']))
+                           for d in diffs))
         return result
 
     module.exit_json(**run_guarded(module, run))

@@ -52,10 +52,51 @@ def test_next_port_name_is_highest_plus_one_over_all_bridges():
     assert dpdk.next_port_name(snap['bridges']) == 'csdpdk-11'
 
 
-def test_next_port_name_ignores_lookalikes():
+def test_next_port_name_counts_what_the_agents_grep_counts():
+    # DpdkDriverImpl greps for "csdpdk-" anywhere in the name and takes the highest by sort -rV:
+    # "xcsdpdk-7" sorts above every "csdpdk-N", so the agent's next port is csdpdk-8.
     snap = add_ports(snapshot(), 'cloudbr1', port('csdpdk-x'), port('csdpdk-3b'),
                      port('xcsdpdk-7'), port('csdpdk-4'))
+    assert dpdk.next_port_name(snap['bridges']) == 'csdpdk-8'
+    # names where the agent's parse would fail are skipped, not fatal
+    snap = add_ports(snapshot(), 'cloudbr1', port('csdpdk-x'), port('csdpdk-4'))
     assert dpdk.next_port_name(snap['bridges']) == 'csdpdk-5'
+
+
+def agents_next_name(names):
+    """The agent's pipeline on the names (real ``sort -rV``), then its parse."""
+    import subprocess
+    lines = subprocess.run(['sort', '-rV'], input=''.join('%s\n' % n for n in names),
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    if not lines:
+        return 'csdpdk-1'
+    return 'csdpdk-%d' % (int(lines[0].replace('"', '').split('csdpdk-')[1]) + 1)
+
+
+@pytest.mark.parametrize('names', [
+    [], ['csdpdk-1'], ['csdpdk-9', 'csdpdk-10', 'csdpdk-2'], ['csdpdk-010', 'csdpdk-9'],
+    ['csdpdk-100', 'csdpdk-99', 'csdpdk-1000'], ['xcsdpdk-7', 'csdpdk-40'],
+    ['csdpdk-3', 'br-csdpdk-12'],
+])
+def test_next_port_name_is_the_agents(names):
+    snap = add_ports(snapshot(), 'cloudbr1', *[port(n) for n in names])
+    assert dpdk.next_port_name(snap['bridges']) == agents_next_name(names)
+
+
+@pytest.mark.parametrize('vlan, tag', [(0, None), (-1, None), (4095, None), (1, 1), (4094, 4094)])
+def test_agent_made_port_reads_as_right(vlan, tag):
+    """As DpdkDriverImpl.addDpdkPort leaves it: a tag only for 0 < vlan < 4095, and the
+    socket path <dpdkOvsPath>/ + /<port>."""
+    agent_port = port('csdpdk-3', tag=vlan if 0 < vlan < 4095 else None,
+                      vlan_mode='access' if 0 < vlan < 4095 else None,
+                      type_='dpdkvhostuserclient',
+                      options={'vhost-server-path': '/var/run/openvswitch//csdpdk-3'})
+    snap = add_ports(snapshot(), 'cloudbr1', agent_port)
+    ops, name, before, after = dpdk.plan_dpdk_port(
+        snap, 'cloudbr1', name='csdpdk-3', mode='client', tag=tag,
+        ovs_path='/var/run/openvswitch')
+    assert ops == [] and name == 'csdpdk-3' and before == after
+    assert dpdk.next_port_name(snap['bridges']) == 'csdpdk-4'
 
 
 def test_socket_path_and_ovs_path_normalised():

@@ -4,10 +4,18 @@
 
 import pytest
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
+    agent_considers_configured,
+    agent_sees_setup,
+    ovs_vsctl_string,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
+    ADOPTED_KEY,
     OWNER_KEY,
     OWNER_VALUE,
     bridge_markers,
+    host_setup_value,
+    normalize_purge,
     desired_flows,
     flow_diff,
     is_tunnel_port,
@@ -51,7 +59,7 @@ def tunnel_bridge(key=1001, ports=(), other_config=None):
         all_ports[p['name']] = p
     return dict(name=name, datapath_type='netdev', fail_mode=None, stp_enable=False,
                 other_config=other_config if other_config is not None else
-                {'gre_key': str(key), 'is-ovs-tun-network': 'True', 'ovs-host-setup': '1'},
+                {'gre_key': str(key), 'is-ovs-tun-network': 'True', 'ovs-host-setup': '1,1,-1'},
                 external_ids={OWNER_KEY: OWNER_VALUE}, ports=all_ports)
 
 
@@ -140,7 +148,7 @@ def test_new_network_creates_bridge_markers_and_protected_ports_in_one_op_list()
                                                                    'remote_ip': '192.0.2.12'}}
     other = [op for op in ops if op['op'] == 'set' and op['column'] == 'other_config'][0]
     assert other['value'] == {'gre_key': '1001', 'is-ovs-tun-network': 'True',
-                              'ovs-host-setup': '1'}
+                              'ovs-host-setup': '1,1,-1'}
     assert diffs[0]['before']['exists'] is False
     assert sorted(diffs[0]['after']['tunnels']) == ['t1001-1-2', 't1001-1-3']
 
@@ -158,7 +166,7 @@ def test_drift_is_repaired_and_unwanted_tunnels_purged_but_vm_ports_kept():
                               gre_port('t1001-1-7', 1001, '192.0.2.17', marker=False),
                               gre_port('foreign-gre', 1001, '192.0.2.18', marker=False),
                               plain_port('vnet0')])
-    ops, _d = plan({'OVSTunnel1001': br})
+    ops, _d = plan({'OVSTunnel1001': br}, purge='all_stale')
     assert dict(op='set', table='Interface', record='t1001-1-2', column='options',
                 value={'remote_ip': '192.0.2.12'}) in ops
     assert dict(op='set', table='Port', record='t1001-1-2', column='protected', value=True) in ops
@@ -193,7 +201,7 @@ def test_cloudstack_markers_are_kept_not_fought():
     current = {'gre_key': 'OVSTunnel1001', 'ovs-host-setup': '2,-1'}
     markers = bridge_markers(current, 1001, 'OVSTunnel1001', 1)
     assert markers == {'gre_key': 'OVSTunnel1001', 'is-ovs-tun-network': 'True',
-                       'ovs-host-setup': '1,2,-1'}
+                       'ovs-host-setup': '1,1,2,-1'}
     assert bridge_markers(dict(markers), 1001, 'OVSTunnel1001', 1) == markers
     assert bridge_markers({'gre_key': '7'}, 1001, 'OVSTunnel1001', 1)['gre_key'] == '1001'
 
@@ -254,3 +262,129 @@ def test_local_ip_goes_into_every_tunnel_and_drift_is_seen():
     ops, _d = plan({'OVSTunnel1001': br})
     assert ops == [dict(op='remove_keys', table='Interface', record='t1001-1-2',
                         column='options', keys=['local_ip'])]
+
+
+# ---------------------------------------------------------------- living with CloudStack's agent
+
+def agent_setup(value, host_id):
+    """What ovstunnel.py setup_ovs_bridge stores: <id>,<previous value as printed, unquoted>."""
+    printed = ovs_vsctl_string(value) if value is not None else ''
+    return '%d,%s' % (host_id, printed.replace('"', ''))
+
+
+@pytest.mark.parametrize('stored, host_id, written', [
+    (None, 5, '5,5,-1'),          # new bridge: as CloudStack's own settle
+    ('', 5, '5,5,-1'),            # printed "": no piece matches
+    ('-1', 5, '5,5,-1'),          # the agent's fresh bridge
+    ('5', 5, '5,5,-1'),           # what earlier releases wrote: printed "5", never matched
+    ('5,-1', 5, '5,5,-1'),        # after one agent setup
+    ('5,5,-1', 5, '5,5,-1'),      # configured: kept as it is
+    ('7,5,-1', 5, '7,5,-1'),      # configured through a middle piece: kept
+    ('7,7,-1', 5, '5,5,7,7,-1'),  # another id (a re-registered host): kept, still configured
+    ('3', 5, '5,5,3,-1'),
+    ('5,7', 5, '5,5,7,-1'),
+])
+def test_host_setup_value_is_what_the_agent_calls_configured(stored, host_id, written):
+    assert host_setup_value(stored, host_id) == written
+    # the agent's own check, on the quoted text ovs-vsctl get prints
+    assert agent_sees_setup(ovs_vsctl_string(written) + '\n', host_id)
+    assert agent_considers_configured(written, host_id)
+    # every id that was there is still there
+    for piece in (stored or '').split(','):
+        assert piece == '' or piece in written.split(',')
+    # a fixed point: the module writes nothing more, the agent does not set up again
+    assert host_setup_value(written, host_id) == written
+
+
+def test_agent_and_module_reach_the_same_fixed_point_in_any_order():
+    # the agent alone: "-1" -> "5,-1" -> "5,5,-1", then it stops
+    value = '-1'
+    seen = []
+    while not agent_considers_configured(value, 5):
+        value = agent_setup(value, 5)
+        seen.append(value)
+    assert seen == ['5,-1', '5,5,-1']
+    # the module after the agent keeps it; the agent after the module does nothing
+    assert host_setup_value(value, 5) == value
+    assert host_setup_value('5,-1', 5) == '5,5,-1'
+    # the value earlier releases wrote made the agent grow the list on every command
+    assert agent_setup('5', 5) == '5,5' and not agent_considers_configured('5', 5)
+
+
+def test_stp_is_turned_off_and_owned():
+    br = tunnel_bridge(ports=[gre_port('t1001-1-2', 1001, '192.0.2.12'),
+                              gre_port('t1001-1-3', 1001, '192.0.2.13')])
+    br['stp_enable'] = True
+    ops, diffs = plan({'OVSTunnel1001': br})
+    assert ops == [dict(op='set', table='Bridge', record='OVSTunnel1001', column='stp_enable',
+                        value=False)]
+    assert diffs[0]['before']['stp_enable'] is True and diffs[0]['after']['stp_enable'] is False
+    br['stp_enable'] = False
+    assert plan({'OVSTunnel1001': br})[0] == []
+
+
+def test_agent_made_bridge_and_tunnels_are_adopted_without_duplicates():
+    """As the agent leaves them: gre_key=<bridge name>, STP on, "1,1,-1", plain GRE ports."""
+    br = tunnel_bridge(other_config={'gre_key': 'OVSTunnel1001', 'is-ovs-tun-network': 'True',
+                                     'ovs-host-setup': '1,1,-1'},
+                       ports=[gre_port('t1001-1-2', 1001, '192.0.2.12', protected=False,
+                                       marker=False),
+                              gre_port('t1001-1-3', 1001, '192.0.2.13', protected=False,
+                                       marker=False)])
+    br['stp_enable'] = True
+    br['external_ids'] = {}
+    ops, _d = plan({'OVSTunnel1001': br})
+    assert not [op for op in ops if op['op'] in ('add_port', 'del_port', 'add_bridge')]
+    assert not [op for op in ops if op.get('column') == 'other_config']  # markers kept
+    for name in ('t1001-1-2', 't1001-1-3'):
+        assert dict(op='set', table='Port', record=name, column='protected', value=True) in ops
+        assert dict(op='set', table='Port', record=name, column='external_ids',
+                    value={ADOPTED_KEY: OWNER_VALUE}) in ops
+    # as the database is after that run: nothing left to do
+    br['stp_enable'] = False
+    br['external_ids'] = {OWNER_KEY: OWNER_VALUE}
+    for name in ('t1001-1-2', 't1001-1-3'):
+        br['ports'][name].update(protected=True, external_ids={ADOPTED_KEY: OWNER_VALUE})
+    assert plan({'OVSTunnel1001': br})[0] == []
+
+
+def test_default_purge_leaves_agent_tunnels_and_says_why():
+    agent_made = gre_port('t1001-1-8', 1001, '192.0.2.18', protected=False, marker=False)
+    adopted = gre_port('t1001-1-9', 1001, '192.0.2.19', marker=False)
+    adopted['external_ids'] = {ADOPTED_KEY: OWNER_VALUE}
+    ours = gre_port('t1001-1-7', 1001, '192.0.2.17')
+    br = tunnel_bridge(ports=[gre_port('t1001-1-2', 1001, '192.0.2.12'),
+                              gre_port('t1001-1-3', 1001, '192.0.2.13'), agent_made, adopted, ours])
+    ops, diffs = plan({'OVSTunnel1001': br})
+    assert [op['port'] for op in ops if op['op'] == 'del_port'] == ['t1001-1-7']
+    # left alone, but protected: STP is off on this bridge
+    assert dict(op='set', table='Port', record='t1001-1-8', column='protected', value=True) in ops
+    left = diffs[0]['left_alone']
+    assert [t['name'] for t in left] == ['t1001-1-8', 't1001-1-9']
+    assert 'not created by this collection' in left[0]['reason']
+    assert 'purge=all_stale' in left[0]['reason']
+    assert set(diffs[0]['after']['tunnels']) == {'t1001-1-2', 't1001-1-3', 't1001-1-8',
+                                                 't1001-1-9'}
+    for purge in (True, 'ours', None):
+        assert plan({'OVSTunnel1001': br}, purge=purge)[0] == ops
+    ops, diffs = plan({'OVSTunnel1001': br}, purge='all_stale')
+    assert sorted(op['port'] for op in ops if op['op'] == 'del_port') == \
+        ['t1001-1-7', 't1001-1-8', 't1001-1-9']
+    assert diffs[0]['left_alone'] == []
+    ops, diffs = plan({'OVSTunnel1001': br}, purge='none')
+    assert not [op for op in ops if op['op'] == 'del_port']
+    assert [t['name'] for t in diffs[0]['left_alone']] == ['t1001-1-7', 't1001-1-8', 't1001-1-9']
+    assert 'purge=none' in diffs[0]['left_alone'][0]['reason']
+
+
+@pytest.mark.parametrize('value, mode', [
+    (None, 'ours'), (True, 'ours'), (False, 'none'), ('ours', 'ours'), ('ALL_STALE', 'all_stale'),
+    ('none', 'none'), ('yes', 'ours'), ('False', 'none'),
+])
+def test_purge_values(value, mode):
+    assert normalize_purge(value) == mode
+
+
+def test_bad_purge_names_field_and_value():
+    with pytest.raises(ParamError, match=r"^purge: .*'everything'"):
+        normalize_purge('everything')
