@@ -30,7 +30,7 @@ options:
         C(ovs-vsctl) does without C(--no-wait). If it has not, the module fails with
         C(changed=true) and says that the database holds the change.
       - V(false) returns as soon as the database has committed (C(ovs-vsctl --no-wait)); use it
-        when ovs-vswitchd is not running yet. M(cloudstack.ovs.gre_network) with O(gre_network#module:flows=true)
+        when ovs-vswitchd is not running yet. M(cloudstack.ovs.gre_network) with C(flows=true)
         still waits for the new tunnels' OpenFlow port numbers, which its flows need.
       - Modules that only read (M(cloudstack.ovs.ovs_info)) ignore it.
     type: bool

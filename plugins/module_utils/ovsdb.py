@@ -661,11 +661,11 @@ class OvsdbSession(object):
             result = 'error', str(result.ex) or type(result.ex).__name__
         outcome, why = result
         if outcome == 'conflict':
-            raise ConflictError('db: %s was not committed to %s: %s'
-                                % (what, self.db, why), detail=detail)
+            raise ConflictError('db: the transaction on %s changed nothing: %s; it held %s'
+                                % (self.db, why, what), detail=detail)
         if outcome == 'error':
-            raise OvsdbError('db: %s was not committed to %s: %s' % (what, self.db, why),
-                             detail=detail)
+            raise OvsdbError('db: the transaction on %s failed and changed nothing: %s; '
+                             'it held %s' % (self.db, why, what), detail=detail)
         if outcome == 'unknown':
             raise OvsdbError(
                 'db: %s sent to %s, but %s: it may have been committed (or will be, when '

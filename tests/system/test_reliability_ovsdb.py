@@ -27,6 +27,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (  # noq
     desired_flows,
     flow_diff,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (  # noqa: E402
+    ConflictError,
+    OvsdbSession,
+)
 
 TIMEOUT = 3
 # A bound, not a timed assertion: connect, read and commit each get ``timeout``; the margin
@@ -189,3 +193,25 @@ def test_two_gre_network_runs_at_once_end_in_one_asked_for_state(ovs_switch):
                                                             'OVSTunnel%d.mgmt' % KEY))
     added, removed = flow_diff(installed, desired_flows(ports))
     assert (added, removed) == ([], [])
+
+
+def test_a_plan_from_a_stale_read_is_not_committed(ovs_switch):
+    """Another client (ovs-vsctl, CloudStack's agent: no lock of ours) changes the bridges
+    between the read and the commit: nothing is committed, the module would plan again."""
+    session = OvsdbSession(db=ovs_switch.db, timeout=30, lock=True)
+    try:
+        session.bridges()
+        ovs_switch.ovs.vsctl('add-br', 'br-other')
+        deadline = time.monotonic() + 30
+        while 'br-other' not in [row.name for row in session._rows('Bridge')]:
+            assert time.monotonic() < deadline, 'the session never saw br-other'
+            time.sleep(0.05)
+        try:
+            session.apply([dict(op='add_bridge', bridge='br-mine')])
+        except ConflictError as exc:
+            assert exc.changed is False and 'changed nothing' in str(exc)
+        else:
+            raise AssertionError('a plan from a stale read was committed')
+    finally:
+        session.close()
+    assert ovs_switch.ovs.vsctl('list-br').split() == ['br-other']
