@@ -85,8 +85,8 @@ def tunnel_ports(switch):
 
 def test_vswitchd_stopped_commit_is_reported_changed_and_not_applied(ovs_switch):
     with Stopped(ovs_switch, 'ovs-vswitchd'):
-        result, seconds = timed_module('ovs_bridge', dict(name='br-fault', db=ovs_switch.db,
-                                                           timeout=TIMEOUT))
+        result, seconds = timed_module(
+            'ovs_bridge', dict(name='br-fault', db=ovs_switch.db, timeout=TIMEOUT))
         # The database took the bridge: the call says so, and that ovs-vswitchd has not applied it.
         assert result.get('failed'), result
         assert result.get('changed') is True, result
