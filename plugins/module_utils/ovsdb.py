@@ -13,11 +13,24 @@ Modules use it in three steps:
 
 Keeping steps 1 and 2 free of side effects is what makes check mode and diff
 exact: what check mode reports is what a real run does.
+
+Under faults (see ``docs/failure-modes.md``):
+
+* every wait is bounded by ``timeout``: connecting and reading the database, taking the lock,
+  the commit, and ovs-vswitchd applying the commit (``next_cfg`` -> ``cur_cfg``, as ovs-vsctl
+  without ``--no-wait``) each get ``timeout`` seconds;
+* an error says whether the database took the change: "not committed" (``changed`` false),
+  "committed, ovs-vswitchd has not applied it" (``changed`` true) or "outcome unknown";
+* writers take the OVSDB lock ``cloudstack_ovs`` before they read, so two runs of these modules
+  are serialised; a plan is checked against the database when it is committed (the rows it read
+  must be unchanged, and ovsdbapp's commands ``verify`` the columns they rewrite, as ovs-vsctl
+  does). On a conflict nothing is committed and ``run_guarded`` plans again from a fresh read.
 """
 
 import os
 import re
 import socket
+import threading
 import time
 import traceback
 
@@ -25,8 +38,11 @@ from ansible.module_utils.basic import missing_required_lib
 
 OVSDBAPP_IMPORT_ERROR = None
 try:
+    from ovs import poller as ovs_poller
+    from ovs.db import idl as ovs_idl
     from ovsdbapp.backend.ovs_idl import connection as ovs_connection
     from ovsdbapp.backend.ovs_idl import idlutils
+    from ovsdbapp.backend.ovs_idl import transaction as ovs_transaction
     from ovsdbapp.schema.open_vswitch import commands as ovs_commands
     from ovsdbapp.schema.open_vswitch import impl_idl
 except ImportError:  # pragma: no cover - exercised through missing_required_lib
@@ -48,6 +64,66 @@ else:
             # the inserted row sits in the table under its temporary uuid (ovs.db.idl insert)
             self.set_columns(self.api.tables['Port'].rows[self.result], **self.port_columns)
 
+    class _Commit(ovs_transaction.Transaction):
+        """One transaction, run in ovsdbapp's connection thread, that never outlives its deadline.
+
+        Unlike ovsdbapp's own transactions it does not re-run its commands on TRY_AGAIN (they
+        were planned from a read that is now stale) and does not wait for ovs-vswitchd; it
+        returns ``(outcome, detail)``: ``('committed', next_cfg or None)``, ``('conflict', why)``,
+        ``('error', why)`` (nothing committed) or ``('unknown', why)`` (sent, no answer).
+        """
+
+        def __init__(self, session, ops, deadline):
+            super().__init__(session.api, session._conn, timeout=session.timeout)
+            self.session = session
+            self.ops = ops
+            self.deadline = deadline
+
+        def do_commit(self):
+            session, idl = self.session, self.api.idl
+            stale = session._stale()
+            if stale:
+                return 'conflict', stale
+            txn = ovs_idl.Transaction(idl)
+            txn.expected_ifaces = set()  # ovsdbapp's add_port records its interfaces there
+            try:
+                ovs_row = list(idl.tables['Open_vSwitch'].rows.values())[0]
+                if session.wait:
+                    ovs_row.increment('next_cfg')
+                session._verify(ovs_row, self.ops)
+                for op in self.ops:
+                    for cmd in session._command(op):
+                        cmd.run_idl(txn)
+            except Exception as exc:
+                try:
+                    txn.abort()
+                except Exception:  # pragma: no cover - the OVS library's clean-up
+                    pass
+                return 'error', str(exc) or type(exc).__name__
+            while True:
+                status = txn.commit()
+                if status != txn.INCOMPLETE:
+                    break
+                remaining = self.deadline - time.monotonic()
+                if remaining <= 0:
+                    txn.abort()
+                    return 'unknown', 'no answer from ovsdb-server within %ss' % session.timeout
+                idl.run()
+                poll = ovs_poller.Poller()
+                idl.wait(poll)
+                txn.wait(poll)
+                poll.timer_wait(int(remaining * 1000) + 1)
+                poll.block()
+            if status == txn.SUCCESS:
+                return 'committed', txn.get_increment_new_value() if session.wait else None
+            if status == txn.UNCHANGED:
+                return 'committed', None
+            if status == txn.TRY_AGAIN:
+                return 'conflict', 'ovsdb-server refused it: what it was planned from has changed'
+            if status == txn.NOT_LOCKED:
+                return 'error', 'the lock %s was lost' % LOCK_NAME
+            return 'error', txn.get_error() if status == txn.ERROR else status
+
 DEFAULT_DB = 'unix:/var/run/openvswitch/db.sock'
 SCHEMA = 'Open_vSwitch'
 # IFNAMSIZ is 16 on Linux including the NUL: 15 usable characters.
@@ -57,6 +133,15 @@ FAIL_MODES = ('standalone', 'secure')
 # Counters ovs-vswitchd rewrites every few seconds; no module reads them, and with thousands of
 # interfaces they are most of what a full read of the database has to parse.
 UNMONITORED_COLUMNS = ('statistics', 'rstp_statistics')
+# The OVSDB lock every writing module takes before it reads: runs of these modules one at a time.
+LOCK_NAME = 'cloudstack_ovs'
+# How many times a plan is made again when the database changed under it.
+CONFLICT_RETRIES = 3
+# How many changes an error message names (all of them with -vvv).
+SHOWN_OPS = 3
+# Interface columns ovs-vswitchd writes: not part of what a plan depends on.
+STATUS_KEYS = ('ofport', 'link_state', 'admin_state', 'error', 'mac_in_use')
+POLL = 0.05
 
 
 def ovsdb_argument_spec():
@@ -64,6 +149,7 @@ def ovsdb_argument_spec():
     return dict(
         db=dict(type='str', default=DEFAULT_DB),
         timeout=dict(type='int', default=10),
+        wait=dict(type='bool', default=True),
         ssl_private_key=dict(type='path'),
         ssl_certificate=dict(type='path'),
         ssl_ca_cert=dict(type='path'),
@@ -71,7 +157,53 @@ def ovsdb_argument_spec():
 
 
 class OvsdbError(Exception):
-    """A failure talking to OVSDB; the message is meant for the operator."""
+    """A failure talking to OVSDB; the message is meant for the operator.
+
+    ``changed`` is true when the database took (or may have taken) a change before the failure;
+    ``detail`` is what the message leaves out, shown with -vvv.
+    """
+
+    def __init__(self, msg, changed=False, detail=None):
+        super().__init__(msg)
+        self.changed = changed
+        self.detail = detail
+
+
+class ConflictError(OvsdbError):
+    """The database changed between the read and the commit; nothing was committed."""
+
+
+def summarize_ops(ops, shown=SHOWN_OPS):
+    """``'N changes (first, second, third and N-3 more)'`` for an error message."""
+    lines = [describe_op(op) for op in ops[:shown]]
+    more = len(ops) - len(lines)
+    text = '; '.join(lines) + (' and %d more' % more if more > 0 else '')
+    return '%d change%s (%s)' % (len(ops), '' if len(ops) == 1 else 's', text)
+
+
+def _bounded(func, timeout, message):
+    """``func()`` in a thread of its own; OvsdbError(message) if it has not returned in time.
+
+    For library calls that block without a timeout of their own (the OVS library's schema
+    fetch). The thread is a daemon: a call that never returns does not keep the module alive.
+    """
+    box = {}
+
+    def target():
+        try:
+            box['result'] = func()
+        except BaseException as exc:  # handed to the caller
+            box['error'] = exc
+
+    thread = threading.Thread(target=target, name='ovsdb-bounded')
+    thread.daemon = True
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise OvsdbError(message)
+    if 'error' in box:
+        raise box['error']
+    return box.get('result')
 
 
 class ParamError(ValueError):
@@ -276,11 +408,33 @@ def open_vswitch_data(row):
 
 # ---------------------------------------------------------------- the session
 
+def _plan_view(bridges):
+    """What a plan reads of the bridges: everything but the columns ovs-vswitchd keeps writing."""
+    view = {}
+    for name, bridge in bridges.items():
+        bridge = dict(bridge)
+        ports = {}
+        for pname, port in bridge['ports'].items():
+            port = dict(port)
+            port['interfaces'] = dict(
+                (iname, dict((k, v) for k, v in iface.items() if k not in STATUS_KEYS))
+                for iname, iface in port['interfaces'].items())
+            ports[pname] = port
+        bridge['ports'] = ports
+        view[name] = bridge
+    return view
+
+
 class OvsdbSession(object):
-    """A connection to OVSDB for the length of one module call."""
+    """A connection to OVSDB for the length of one module call.
+
+    ``lock=True`` (writers, not in check mode) takes the OVSDB lock ``cloudstack_ovs`` before
+    anything is read and holds it until ``close()``.
+    """
 
     def __init__(self, module=None, db=DEFAULT_DB, timeout=10, ssl_private_key=None,
-                 ssl_certificate=None, ssl_ca_cert=None):
+                 ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False):
+        self.module = module
         if module is not None:
             if OVSDBAPP_IMPORT_ERROR:
                 module.fail_json(msg=missing_required_lib('ovsdbapp'),
@@ -288,6 +442,7 @@ class OvsdbSession(object):
             params = module.params
             db = params['db']
             timeout = params['timeout']
+            wait = params.get('wait', True)
             ssl_private_key = params.get('ssl_private_key')
             ssl_certificate = params.get('ssl_certificate')
             ssl_ca_cert = params.get('ssl_ca_cert')
@@ -297,6 +452,8 @@ class OvsdbSession(object):
             raise ParamError('timeout: must be a positive number of seconds (got %r)' % (timeout,))
         self.db = db
         self.timeout = timeout
+        self.wait = wait is not False
+        self.lock_name = LOCK_NAME if lock else None
         self._kind, self._target = validate_db(db)
         if self._kind == 'ssl':
             missing = [n for n, v in (('ssl_private_key', ssl_private_key),
@@ -310,6 +467,9 @@ class OvsdbSession(object):
             ovs_stream.Stream.ssl_set_ca_cert_file(ssl_ca_cert)
         self._conn = None
         self.api = None
+        # What the plan was made from: checked again when the plan is committed.
+        self._read_bridges = None
+        self._read_ovs = None
         self._connect()
 
     def _preflight(self):
@@ -336,20 +496,47 @@ class OvsdbSession(object):
         finally:
             sock.close()
 
+    def _open(self):
+        helper = idlutils.get_schema_helper(self.db, SCHEMA)
+        for table, spec in helper.schema_json['tables'].items():
+            helper.register_columns(table, [c for c in spec['columns']
+                                            if c not in UNMONITORED_COLUMNS])
+        idl = ovs_connection.OvsdbIdl(self.db, helper)
+        if self.lock_name:
+            idl.set_lock(self.lock_name)
+        conn = ovs_connection.Connection(idl=idl, timeout=self.timeout)
+        self._conn = conn
+        # ovsdbapp keeps the connection on the class; a second session (a re-plan) needs its own.
+        impl_idl.OvsdbIdl._ovsdb_connection = None
+        self.api = impl_idl.OvsdbIdl(conn)
+
     def _connect(self):
         self._preflight()
         try:
-            helper = idlutils.get_schema_helper(self.db, SCHEMA)
-            for table, spec in helper.schema_json['tables'].items():
-                helper.register_columns(table, [c for c in spec['columns']
-                                                if c not in UNMONITORED_COLUMNS])
-            idl = ovs_connection.OvsdbIdl(self.db, helper)
-            self._conn = ovs_connection.Connection(idl=idl, timeout=self.timeout)
-            self.api = impl_idl.OvsdbIdl(self._conn)
+            # The schema fetch of the OVS library has no timeout of its own: bound it here.
+            _bounded(self._open, self.timeout,
+                     'db: no answer from %s within %ss while reading the database '
+                     '(is ovsdb-server stopped or overloaded?)' % (self.db, self.timeout))
+        except OvsdbError:
+            self.close()
+            raise
         except Exception as exc:  # the library raises bare Exception / TimeoutException
             self.close()
             raise OvsdbError('db: cannot read the Open_vSwitch database at %s within %ss: %s'
-                             % (self.db, self.timeout, exc or type(exc).__name__))
+                             % (self.db, self.timeout, str(exc) or type(exc).__name__))
+        if self.lock_name:
+            self._take_lock()
+
+    def _take_lock(self):
+        idl = self._conn.idl
+        deadline = time.monotonic() + self.timeout
+        while not idl.has_lock:
+            if time.monotonic() >= deadline:
+                self.close()
+                raise OvsdbError(
+                    'db: another run of a cloudstack.ovs module holds the lock %s on %s; '
+                    'waited %ss, nothing was changed' % (LOCK_NAME, self.db, self.timeout))
+            time.sleep(POLL)
 
     def close(self):
         if self._conn is not None:
@@ -358,6 +545,8 @@ class OvsdbSession(object):
             except Exception:
                 pass
             self._conn = None
+        if OVSDBAPP_IMPORT_ERROR is None:
+            impl_idl.OvsdbIdl._ovsdb_connection = None
 
     def __enter__(self):
         return self
@@ -370,18 +559,56 @@ class OvsdbSession(object):
     def _rows(self, table):
         return list(self.api.tables[table].rows.values())
 
-    def open_vswitch(self):
+    def _open_vswitch(self):
         rows = self._rows('Open_vSwitch')
         if not rows:
             raise OvsdbError('db: %s has no Open_vSwitch row (run "ovs-vsctl init")' % self.db)
         return open_vswitch_data(rows[0])
 
-    def bridges(self):
-        """Every bridge, by name, as plain dicts."""
+    def _bridges(self):
         return dict((row.name, bridge_data(row)) for row in self._rows('Bridge'))
 
+    def open_vswitch(self):
+        # Read under the connection's lock: the connection thread does not update rows meanwhile.
+        with self._conn.lock:
+            data = self._open_vswitch()
+        self._read_ovs = _ovs_view(data)
+        return data
+
+    def bridges(self):
+        """Every bridge, by name, as plain dicts."""
+        with self._conn.lock:
+            data = self._bridges()
+        self._read_bridges = _plan_view(data)
+        return data
+
     def snapshot(self):
-        return dict(open_vswitch=self.open_vswitch(), bridges=self.bridges())
+        with self._conn.lock:
+            ovs, bridges = self._open_vswitch(), self._bridges()
+        self._read_ovs, self._read_bridges = _ovs_view(ovs), _plan_view(bridges)
+        return dict(open_vswitch=ovs, bridges=bridges)
+
+    def _stale(self):
+        """Why the plan is stale (the rows it read changed since), or None. Connection thread."""
+        if self._read_ovs is not None and _ovs_view(self._open_vswitch()) != self._read_ovs:
+            return 'the Open_vSwitch row changed since it was read'
+        if self._read_bridges is not None and _plan_view(self._bridges()) != self._read_bridges:
+            return 'the bridges changed since they were read'
+        return None
+
+    def _verify(self, ovs_row, ops):
+        """Ask ovsdb-server to check what the plan read of the rows it changes (``verify``)."""
+        if self._read_bridges is not None:
+            ovs_row.verify('bridges')
+        names = set(op['bridge'] for op in ops if 'bridge' in op)
+        names.update(op['record'] for op in ops if op.get('table') == 'Bridge')
+        for row in self._rows('Bridge'):
+            if row.name in names:
+                for column in ('ports', 'other_config', 'external_ids', 'datapath_type'):
+                    row.verify(column)
+        if self._read_ovs is not None:
+            for column in ('other_config', 'external_ids'):
+                ovs_row.verify(column)
 
     # -- writing
 
@@ -408,18 +635,61 @@ class OvsdbSession(object):
             return [api.db_clear(op['table'], op['record'], op['column'])]
         raise ValueError('unknown op %r' % (kind,))
 
+    def _detail(self, ops):
+        return 'all changes:\n' + '\n'.join(describe_op(op) for op in ops)
+
     def apply(self, ops):
-        """Run all ops in one transaction; all or nothing."""
+        """Run all ops in one transaction; all or nothing. Then, unless ``wait`` is false,
+        wait (up to ``timeout``) until ovs-vswitchd has applied it.
+
+        Raises ConflictError (nothing committed; plan again), OvsdbError with ``changed``
+        false (not committed), or OvsdbError with ``changed`` true (committed or maybe
+        committed, not confirmed).
+        """
         if not ops:
             return
+        what = summarize_ops(ops)
+        detail = self._detail(ops)
+        txn = _Commit(self, ops, time.monotonic() + self.timeout)
         try:
-            with self.api.transaction(check_error=True) as txn:
-                for op in ops:
-                    for cmd in self._command(op):
-                        txn.add(cmd)
-        except Exception as exc:
-            raise OvsdbError('db: the transaction on %s failed and changed nothing: %s'
-                             % (self.db, exc or type(exc).__name__))
+            # The transaction keeps its own deadline; the margin is for the thread's hand-over.
+            self._conn.queue_txn(txn)
+            result = txn.results.get(timeout=self.timeout + 5)
+        except Exception:
+            result = 'unknown', 'no answer from ovsdb-server within %ss' % self.timeout
+        if isinstance(result, idlutils.ExceptionResult):  # pragma: no cover - a bug of ours
+            result = 'error', str(result.ex) or type(result.ex).__name__
+        outcome, why = result
+        if outcome == 'conflict':
+            raise ConflictError('db: the transaction on %s changed nothing: %s; it held %s'
+                                % (self.db, why, what), detail=detail)
+        if outcome == 'error':
+            raise OvsdbError('db: the transaction on %s failed and changed nothing: %s; '
+                             'it held %s' % (self.db, why, what), detail=detail)
+        if outcome == 'unknown':
+            raise OvsdbError(
+                'db: %s sent to %s, but %s: it may have been committed (or will be, when '
+                'ovsdb-server resumes). Re-run to see and converge the state.'
+                % (what, self.db, why), changed=True, detail=detail)
+        if why is not None:
+            self._wait_applied(why, what, detail)
+
+    def _wait_applied(self, next_cfg, what, detail):
+        """Wait until ovs-vswitchd reports ``cur_cfg >= next_cfg`` (ovs-vsctl's wait)."""
+        deadline = time.monotonic() + self.timeout
+        cur_cfg = None
+        while time.monotonic() < deadline:
+            rows = self._rows('Open_vSwitch')
+            cur_cfg = rows[0].cur_cfg if rows else None
+            if cur_cfg is not None and cur_cfg >= next_cfg:
+                return
+            time.sleep(POLL)
+        raise OvsdbError(
+            'db: %s committed to %s, but ovs-vswitchd has not applied it within %ss '
+            '(cur_cfg %s, next_cfg %s; is ovs-vswitchd running?). The database holds the new '
+            'state and ovs-vswitchd applies it when it catches up; a re-run changes nothing '
+            'more and confirms it.' % (what, self.db, self.timeout, cur_cfg, next_cfg),
+            changed=True, detail=detail)
 
     def wait_ofports(self, names, timeout=None):
         """Wait until ovs-vswitchd has given the named interfaces an ofport.
@@ -441,9 +711,34 @@ class OvsdbSession(object):
             time.sleep(0.05)
 
 
-def run_guarded(module, func):
-    """Call ``func()``; turn our own exceptions into ``fail_json`` with their message."""
-    try:
-        return func()
-    except (ParamError, OvsdbError) as exc:
-        module.fail_json(msg=str(exc))
+def _ovs_view(data):
+    return dict(other_config=data['other_config'], external_ids=data['external_ids'])
+
+
+def run_guarded(module, func, retries=CONFLICT_RETRIES):
+    """Call ``func()``; turn our own exceptions into ``fail_json`` with their message.
+
+    When the database changed between the read and the commit (nothing committed), ``func``
+    runs again - it reads and plans anew - up to ``retries`` more times.
+    """
+    attempt = 0
+    while True:
+        try:
+            return func()
+        except ConflictError as exc:
+            attempt += 1
+            if attempt <= retries:
+                continue
+            _fail(module, exc, ' (tried %d times)' % attempt)
+        except OvsdbError as exc:
+            _fail(module, exc)
+        except ParamError as exc:
+            module.fail_json(msg=str(exc))
+
+
+def _fail(module, exc, suffix=''):
+    msg = str(exc) + suffix
+    detail = getattr(exc, 'detail', None)
+    if detail and getattr(module, '_verbosity', 0) >= 3:
+        msg = '%s\n%s' % (msg, detail)
+    module.fail_json(msg=msg, changed=bool(getattr(exc, 'changed', False)))

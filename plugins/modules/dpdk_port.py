@@ -239,7 +239,7 @@ def main():
             # Validates interface_extra before any change.
             interface_xml(socket_path(ovs_path, p['name']), guest_mode, mac, p['model'],
                           p['interface_extra'])
-        with OvsdbSession(module) as session:
+        with OvsdbSession(module, lock=not module.check_mode) as session:
             snapshot = session.snapshot()
             ops, name, before, after = plan_dpdk_port(
                 snapshot, p['bridge'], name=p['name'], mode=p['mode'], tag=tag,

@@ -212,6 +212,7 @@ diff:
 '''
 
 import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
@@ -246,32 +247,41 @@ def default_rundir(db):
 
 
 class Flows(object):
-    """ovs-ofctl on the bridges' management sockets."""
+    """ovs-ofctl on the bridges' management sockets, each call bounded by ``timeout``."""
 
-    def __init__(self, module, rundir):
+    def __init__(self, module, rundir, timeout):
         self.module = module
         self.rundir = rundir
+        self.timeout = timeout
         self.ofctl = module.get_bin_path('ovs-ofctl', required=True)
 
     def target(self, bridge):
         return 'unix:%s' % os.path.join(self.rundir, bridge + '.mgmt')
 
-    def dump(self, bridge):
+    def _run(self, bridge, args, **kw):
+        # --timeout makes ovs-ofctl end itself (SIGALRM) when ovs-vswitchd does not answer.
         rc, out, err = self.module.run_command(
-            [self.ofctl, '-O', OFCTL_PROTOCOL, '--no-names', '--no-stats', 'dump-flows',
-             self.target(bridge)])
+            [self.ofctl, '-O', OFCTL_PROTOCOL, '--timeout=%d' % self.timeout] + args, **kw)
+        if rc in (-signal.SIGALRM, 128 + signal.SIGALRM):
+            raise OvsdbError('flows: no answer from ovs-vswitchd on bridge %s (%s) within %ss '
+                             '(is ovs-vswitchd stopped or overloaded?)'
+                             % (bridge, self.target(bridge), self.timeout))
+        return rc, out, err
+
+    def dump(self, bridge):
+        rc, out, err = self._run(bridge, ['--no-names', '--no-stats', 'dump-flows',
+                                          self.target(bridge)])
         if rc != 0:
             raise OvsdbError('flows: cannot read the flows of bridge %s through %s: %s'
-                             % (bridge, self.target(bridge), (err or out).strip()))
+                             % (bridge, self.target(bridge), (err or out).strip()[:500]))
         return out
 
     def replace(self, bridge, flows):
-        rc, out, err = self.module.run_command(
-            [self.ofctl, '-O', OFCTL_PROTOCOL, '--bundle', 'replace-flows', self.target(bridge),
-             '-'], data='\n'.join(flows) + '\n', binary_data=True)
+        rc, out, err = self._run(bridge, ['--bundle', 'replace-flows', self.target(bridge), '-'],
+                                 data='\n'.join(flows) + '\n', binary_data=True)
         if rc != 0:
             raise OvsdbError('flows: replacing the flows of bridge %s failed (nothing changed, '
-                             'the bundle is atomic): %s' % (bridge, (err or out).strip()))
+                             'the bundle is atomic): %s' % (bridge, (err or out).strip()[:500]))
 
 
 def main():
@@ -295,20 +305,30 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
 
+    committed = []
+
     def run():
+        del committed[:]
         # Everything is validated before the database is opened: a bad call changes nothing.
         host_id, local_ip, networks = normalize_networks(p)
         purge = normalize_purge(p['purge'])
         state = p['state']
         rundir = p['ovs_rundir'] or default_rundir(p['db'])
-        flows = Flows(module, rundir) if (p['flows'] and state == 'present') else None
-        with OvsdbSession(module) as session:
+        flows = Flows(module, rundir, p['timeout']) if (p['flows'] and state == 'present') else None
+        with OvsdbSession(module, lock=not module.check_mode) as session:
             bridges = session.bridges()
             ops, diffs = plan_networks(bridges, host_id, local_ip, networks,
                                        datapath_type=p['datapath_type'], purge=purge,
                                        state=state)
             if ops and not module.check_mode:
-                session.apply(ops)
+                try:
+                    session.apply(ops)
+                except OvsdbError as exc:
+                    if exc.changed and flows is not None:
+                        exc.args = (str(exc) + ' The flows were not written; a re-run writes '
+                                    'them.',)
+                    raise
+                committed.append(True)
             result_networks, changes, actions = [], {}, [describe_op(op) for op in ops]
             wanted_names = []
             for net in networks:
@@ -385,7 +405,15 @@ def main():
                            for d in diffs))
         return result
 
-    module.exit_json(**run_guarded(module, run))
+    def guarded():
+        try:
+            return run()
+        except OvsdbError as exc:
+            # After the commit, a failure (no ofport, ovs-ofctl) leaves the database changed.
+            exc.changed = exc.changed or bool(committed)
+            raise
+
+    module.exit_json(**run_guarded(module, guarded))
 
 
 if __name__ == '__main__':

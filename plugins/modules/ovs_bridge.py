@@ -158,7 +158,7 @@ def main():
         # Validate before connecting: a bad name fails the same with or without a database.
         validate_bridge_params(p['name'], p['datapath_type'], p['fail_mode'],
                                p['other_config'], p['external_ids'])
-        with OvsdbSession(module) as session:
+        with OvsdbSession(module, lock=not module.check_mode) as session:
             current = session.bridges().get(p['name'])
             ops, before, after = plan_bridge(
                 current, p['name'], state=p['state'], datapath_type=p['datapath_type'],

@@ -153,7 +153,7 @@ def main():
     def run():
         normalize_map('other_config', p['other_config'])
         normalize_map('external_ids', p['external_ids'])
-        with OvsdbSession(module) as session:
+        with OvsdbSession(module, lock=not module.check_mode) as session:
             current = session.open_vswitch()
             ops, before, after, changed, restart = plan_config(
                 current, p['other_config'], p['external_ids'], p['state'])

@@ -1,0 +1,134 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""The OVSDB layer under faults, without OVS: short messages, bounded waits, re-plan on conflict.
+
+The same behaviour on real daemons (SIGSTOP, two runs at once) is in
+tests/system/test_reliability_ovsdb.py.
+"""
+
+import os
+import socket
+import tempfile
+import threading
+
+import pytest
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    ConflictError,
+    OvsdbError,
+    OvsdbSession,
+    run_guarded,
+    summarize_ops,
+)
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeModule(object):
+    """What run_guarded uses of AnsibleModule: fail_json and the verbosity."""
+
+    def __init__(self, verbosity=0):
+        self._verbosity = verbosity
+        self.failed = None
+
+    def fail_json(self, **kw):
+        self.failed = kw
+        raise Failed(kw)
+
+
+def add_ports(n):
+    return [dict(op='add_port', bridge='OVSTunnel1', port='t1-1-%d' % i) for i in range(n)]
+
+
+def test_summary_names_the_count_and_the_first_three():
+    text = summarize_ops(add_ports(5000))
+    assert text.startswith('5000 changes (add port t1-1-0 to bridge OVSTunnel1; ')
+    assert 't1-1-2 ' in text and 't1-1-3 ' not in text
+    assert text.endswith('and 4997 more)')
+    assert len(text) < 200
+
+
+def test_summary_of_one_change():
+    assert summarize_ops(add_ports(1)) == '1 change (add port t1-1-0 to bridge OVSTunnel1)'
+
+
+def test_committed_but_not_applied_fails_changed_with_a_short_message():
+    module = FakeModule()
+    error = OvsdbError('db: committed, not applied', changed=True,
+                       detail='all changes:\n' + 'x' * 100000)
+
+    def func():
+        raise error
+    with pytest.raises(Failed):
+        run_guarded(module, func)
+    assert module.failed == dict(msg='db: committed, not applied', changed=True)
+
+
+def test_vvv_adds_every_change():
+    module = FakeModule(verbosity=3)
+
+    def func():
+        raise OvsdbError('db: failed', detail='all changes:\nadd port a\nadd port b')
+    with pytest.raises(Failed):
+        run_guarded(module, func)
+    assert module.failed['msg'] == 'db: failed\nall changes:\nadd port a\nadd port b'
+    assert module.failed['changed'] is False
+
+
+def test_a_conflict_plans_again():
+    calls = []
+
+    def func():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConflictError('db: changed under us')
+        return dict(changed=True)
+    assert run_guarded(FakeModule(), func) == dict(changed=True)
+    assert len(calls) == 3
+
+
+def test_conflicts_are_retried_a_bounded_number_of_times():
+    calls = []
+    module = FakeModule()
+
+    def func():
+        calls.append(1)
+        raise ConflictError('db: changed under us')
+    with pytest.raises(Failed):
+        run_guarded(module, func)
+    assert len(calls) == ovsdb.CONFLICT_RETRIES + 1
+    assert module.failed['changed'] is False
+    assert 'tried %d times' % (ovsdb.CONFLICT_RETRIES + 1) in module.failed['msg']
+
+
+def test_bounded_returns_raises_and_gives_up():
+    assert ovsdb._bounded(lambda: 42, 5, 'never') == 42
+    with pytest.raises(ZeroDivisionError):
+        ovsdb._bounded(lambda: 1 // 0, 5, 'never')
+    release = threading.Event()
+    try:
+        with pytest.raises(OvsdbError, match='gave up'):
+            ovsdb._bounded(release.wait, 0.2, 'gave up')
+    finally:
+        release.set()
+
+
+def test_a_socket_that_accepts_and_never_answers_fails_naming_db():
+    """What a SIGSTOPped ovsdb-server looks like: the kernel accepts, nobody answers."""
+    directory = tempfile.mkdtemp()
+    path = os.path.join(directory, 'db.sock')
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(path)
+        server.listen(8)
+        with pytest.raises(OvsdbError) as info:
+            OvsdbSession(db='unix:' + path, timeout=1)
+        assert str(info.value).startswith('db: no answer from unix:%s within 1s' % path)
+        assert info.value.changed is False
+    finally:
+        server.close()
+        os.unlink(path)
+        os.rmdir(directory)
