@@ -254,13 +254,13 @@ def test_bad_mode_or_owner_with_a_pending_change_changes_nothing(workdir, bad, f
     before = os.stat(path)
     _, result = run_module('agent_properties', dict(path=path, properties={'a': '2'}, **bad),
                            workdir)
-    assert result['failed'] is True and result.get('changed') is False, result
-    assert result['msg'].startswith(field + ':'), result['msg']
-    assert 'nothing was changed' in result['msg']
     after = os.stat(path)
     assert read(path) == b'a=1\n'
     assert (after.st_ino, after.st_mtime_ns, after.st_mode) == (
         before.st_ino, before.st_mtime_ns, before.st_mode)
+    assert result['failed'] is True and result.get('changed') is False, result
+    assert result['msg'].startswith(field + ':'), result['msg']
+    assert 'nothing was changed' in result['msg']
     assert [n for n in os.listdir(workdir) if n.startswith('.agent')] == []
 
 
@@ -276,6 +276,50 @@ def test_vm_extraconfig_secret_in_a_section_not_logged_nor_returned(workdir):
     assert VNC_SECRET not in result['_raw'] and 'Pw7x' not in result['_raw']
     assert any('Invoked with' in line for line in log), log
     assert not [line for line in log if 'Pw7x' in line], log
+
+
+VNC_DOMAIN = """<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='KiB'>65536</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <graphics type='vnc' port='-1' passwd="{passwd}"/>
+  </devices>
+</domain>"""
+
+
+def test_vm_extraconfig_diff_masks_a_vnc_password_holding_an_apostrophe(workdir):
+    libvirt = pytest.importorskip('libvirt')
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from libvirt_fixtures import PrivateLibvirtd, LIBVIRTD
+    if not os.path.exists(LIBVIRTD) or shutil.which('setpriv') is None:
+        pytest.skip('libvirtd or setpriv is not installed')
+    daemon = PrivateLibvirtd().start()
+    try:
+        conn = libvirt.open(daemon.uri)
+        name = 'csovs-%d-vncpw' % os.getpid()
+        dom = conn.defineXML(VNC_DOMAIN.format(name=name, passwd=VNC_SECRET))
+        try:
+            # libvirt itself holds the password with the apostrophe
+            assert 'Pw7x' in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)
+            result, log = run_logged('vm_extraconfig', dict(
+                uri=daemon.uri, domain=name,
+                extraconfig={'dpdk-hugepages': '<memoryBacking><hugepages/></memoryBacking>'}),
+                workdir, check=True)
+            assert result['changed'] is True, result
+            assert 'passwd="********"' in result['diff']['before']
+            assert 'passwd="********"' in result['diff']['after']
+            assert 'Pw7x' not in result['_raw']
+            assert not [line for line in log if 'Pw7x' in line], log
+            # no secret in this section: the option still shows in invocation
+            shown = result['invocation']['module_args']['extraconfig']
+            assert shown == {'dpdk-hugepages': '<memoryBacking><hugepages/></memoryBacking>'}
+        finally:
+            dom.undefine()
+            conn.close()
+    finally:
+        daemon.stop()
 
 
 def test_cs_ovs_provider_credentials_never_shown(workdir, fake):
