@@ -388,8 +388,8 @@ def read_file(path):
 def temp_name_re(path):
     """The names :func:`write_temp` gives its temporary files for ``path`` (the same
     pattern earlier versions used, so their leftovers are recognised too)."""
-    return re.compile(r'\A\.%s\.%s%s\Z' % (re.escape(os.path.basename(path)), _MKSTEMP_CHARS,
-                                             re.escape(TEMP_SUFFIX)))
+    name = re.escape(os.path.basename(path))
+    return re.compile(r'\A\.%s\.%s%s\Z' % (name, _MKSTEMP_CHARS, re.escape(TEMP_SUFFIX)))
 
 
 def write_temp(path, text):

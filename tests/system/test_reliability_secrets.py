@@ -73,11 +73,14 @@ def finish(proc):
     return result
 
 
-def run_module(name, args, workdir, check=False, diff=True, prefix=()):
-    proc = subprocess.run(list(prefix) + module_command(name, args, workdir, check, diff),
+def run_process(name, args, workdir, check=False, diff=True, prefix=()):
+    return subprocess.run(list(prefix) + module_command(name, args, workdir, check, diff),
                           env=dict(os.environ, PYTHONPATH=LINK), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=120, check=False)
-    return proc, finish(proc) if prefix == () else None
+
+
+def run_module(name, args, workdir, check=False, diff=True):
+    return finish(run_process(name, args, workdir, check, diff))
 
 
 def run_logged(name, args, workdir, check=False, diff=True):
@@ -179,7 +182,7 @@ def test_sigkill_at_rename_leaves_a_temp_file_the_next_run_removes(workdir):
     write(path, 'host=192.0.2.1\n')
     args = dict(path=path, properties={'keystore.passphrase': SECRET})
     calls = 'rename,renameat,renameat2'
-    proc, _ = run_module('agent_properties', args, workdir, prefix=(
+    proc = run_process('agent_properties', args, workdir, prefix=(
         'strace', '-f', '-qq', '-o', os.path.join(workdir, 'strace.out'), '-e', 'trace=' + calls,
         '-e', 'inject=%s:error=EIO:signal=KILL' % calls))
     assert proc.returncode in (-9, 137), (proc.returncode, proc.stdout, proc.stderr)
@@ -193,7 +196,7 @@ def test_sigkill_at_rename_leaves_a_temp_file_the_next_run_removes(workdir):
 
     # a file that only looks similar is not ours and stays
     write(os.path.join(workdir, '.agent.properties.swp'), 'editor')
-    _, result = run_module('agent_properties', args, workdir)
+    result = run_module('agent_properties', args, workdir)
     assert result['changed'] is True
     assert result['removed_temp_files'] == [leftover]
     assert not os.path.exists(leftover)
@@ -210,10 +213,10 @@ def test_a_temp_file_a_running_run_holds_is_left_alone(workdir):
     write(held, 'a=2\n')
     with open(held, 'rb') as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        _, result = run_module('agent_properties', dict(path=path, properties={'a': '1'}),
-                               workdir)
+        result = run_module('agent_properties', dict(path=path, properties={'a': '1'}),
+                            workdir)
         assert result['removed_temp_files'] == [] and os.path.exists(held)
-    _, result = run_module('agent_properties', dict(path=path, properties={'a': '1'}), workdir)
+    result = run_module('agent_properties', dict(path=path, properties={'a': '1'}), workdir)
     assert result['removed_temp_files'] == [held] and not os.path.exists(held)
     assert result['changed'] is False
 
@@ -228,15 +231,15 @@ def test_symlink_is_followed_and_kept(workdir):
     os.chmod(real, 0o604)
     link = os.path.join(workdir, 'agent.properties')
     os.symlink('real/agent.properties', link)
-    _, result = run_module('agent_properties', dict(path=link, properties={'host': '192.0.2.2'}),
-                           workdir)
+    result = run_module('agent_properties', dict(path=link, properties={'host': '192.0.2.2'}),
+                        workdir)
     assert result['changed'] is True, result
     assert os.path.islink(link) and os.readlink(link) == 'real/agent.properties'
     assert read(real) == b'# real\nhost=192.0.2.2\n'
     assert stat.S_IMODE(os.stat(real).st_mode) == 0o604
     assert result['target'] == real and result['path'] == link
-    _, again = run_module('agent_properties', dict(path=link, properties={'host': '192.0.2.2'}),
-                          workdir)
+    again = run_module('agent_properties', dict(path=link, properties={'host': '192.0.2.2'}),
+                       workdir)
     assert again['changed'] is False
 
 
@@ -252,8 +255,8 @@ def test_bad_mode_or_owner_with_a_pending_change_changes_nothing(workdir, bad, f
     write(path, 'a=1\n')
     os.utime(path, ns=(1_500_000_000_000_000_000, 1_500_000_000_000_000_000))
     before = os.stat(path)
-    _, result = run_module('agent_properties', dict(path=path, properties={'a': '2'}, **bad),
-                           workdir)
+    result = run_module('agent_properties', dict(path=path, properties={'a': '2'}, **bad),
+                        workdir)
     after = os.stat(path)
     assert read(path) == b'a=1\n'
     assert (after.st_ino, after.st_mtime_ns, after.st_mode) == (
