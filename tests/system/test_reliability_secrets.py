@@ -126,7 +126,7 @@ def test_bad_secret_value_is_not_in_msg_invocation_or_syslog(workdir):
     path = os.path.join(workdir, 'agent.properties')
     write(path, 'host=192.0.2.1\n')
     result, log = run_logged('agent_properties', dict(
-        path=path, properties={'keystore.passphrase': [SECRET, 'x']}), workdir)
+        path=path, properties={'keystore.passphrase': [SECRET, 'other-' + SECRET]}), workdir)
     assert result['failed'] is True
     assert result['msg'].startswith('properties.keystore.passphrase: must be a string'), result
     assert 'list' in result['msg'] and 'not shown' in result['msg']
