@@ -26,6 +26,9 @@ docs/extraconfig.md lists every behaviour and which ones this collection refuses
 import copy
 import re
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape as xml_escape
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import MASK, is_secret_name
 
 EXTRA_CONFIG = 'extraconfig'
 KEY_PREFIX = EXTRA_CONFIG + '-'
@@ -946,11 +949,36 @@ def canonical_xml(xml):
     return ET.canonicalize(xml_data=xml, strip_text=True)
 
 
-_PASSWD = re.compile(r'''(passwd|password)=(["'])[^"']*\2''')
+def _local_name(name):
+    return name.rsplit('}', 1)[-1]
+
+
+def secret_values(xml):
+    """Values of every secret-named attribute (VNC/SPICE ``passwd`` ...) in ``xml`` (a
+    section or a whole document), by parsing, so quoting does not matter. Unparseable
+    text gives nothing."""
+    try:
+        roots = parse_fragment(xml, 'xml')[0]
+    except (ExtraConfigError, ET.ParseError, ValueError, TypeError):
+        try:
+            roots = [parse_document(xml)[0]]
+        except (ExtraConfigError, ET.ParseError, ValueError, TypeError):
+            return set()
+    found = set()
+    for root in roots:
+        for element in root.iter():
+            for name, value in element.attrib.items():
+                if value and is_secret_name(_local_name(name)):
+                    # also as it reads inside XML text, in either quote style
+                    found.update((value, xml_escape(value, {'"': '&quot;'}),
+                                  xml_escape(value, {"'": '&apos;'})))
+    return found
 
 
 def pretty_xml(xml, mask_secrets=True):
-    """Indented XML for diffs; passwords (VNC/SPICE passwd) masked."""
+    """Indented XML for diffs. Secret-named attributes (VNC/SPICE ``passwd``, see
+    module_utils/secrets.py) are masked on the parsed tree, whatever quotes the source
+    used and whatever quote the value holds."""
     root, prefixes = parse_document(xml)
     _register_prefixes(prefixes)
     tree = copy.deepcopy(root)
@@ -959,8 +987,9 @@ def pretty_xml(xml, mask_secrets=True):
             element.text = None
         if element.tail is not None and not element.tail.strip():
             element.tail = None
+        if mask_secrets:
+            for name in list(element.attrib):
+                if is_secret_name(_local_name(name)):
+                    element.set(name, MASK)
     _indent(tree)
-    text = ET.tostring(tree, encoding='unicode') + '\n'
-    if mask_secrets:
-        text = _PASSWD.sub(lambda m: '%s=%s********%s' % (m.group(1), m.group(2), m.group(2)), text)
-    return text
+    return ET.tostring(tree, encoding='unicode') + '\n'

@@ -2,8 +2,10 @@
 # Apache License 2.0 (see LICENSE)
 """Edit Java properties files the way ``java.util.Properties.load`` reads them.
 
-Pure text logic (parse, plan, render, mask) plus one small file helper
-(:func:`write_atomic`). The module ``agent_properties`` is a thin wrapper.
+Pure text logic (parse, plan, render, mask) plus small file helpers: a locked,
+fsync'ed temporary file next to the target (:func:`write_temp`; the module renames it
+with ``AnsibleModule.atomic_move``) and the removal of temporary files a killed run left
+behind (:func:`remove_leftover_temps`). The module ``agent_properties`` is a thin wrapper.
 
 Encoding
     CloudStack's agent reads ``agent.properties`` with
@@ -22,21 +24,24 @@ Model
 """
 
 import errno
+import fcntl
 import os
 import re
+import stat
 import tempfile
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import (  # noqa: F401
+    MASK,
+    is_secret_name,
+)
+
 ENCODING = 'iso-8859-1'
-MASK = '********'
 # java.util.Properties treats these three as whitespace (not \r or \n: they end lines).
 _WS = ' \t\f'
 _LINE_RE = re.compile(r'([^\r\n]*)(\r\n|\r|\n|$)')
-
-# Secret-looking keys: split the lowercased key into words on anything that is not a
-# letter or digit; a key is secret when a word contains one of SECRET_WORDS, or a word is
-# or ends in "key" (apikey, secretkey, private.key) without being "keystore"-like.
-SECRET_WORDS = ('password', 'passwd', 'passphrase', 'secret', 'token', 'credential')
-_WORD_RE = re.compile(r'[a-z0-9]+')
+# Our temporary files: ".<name>.<8 mkstemp characters>.tmp" next to the file.
+TEMP_SUFFIX = '.tmp'
+_MKSTEMP_CHARS = '[a-z0-9_]{8}'
 
 
 class PropertiesError(ValueError):
@@ -260,15 +265,23 @@ def escape_value(value):
     return ''.join(out)
 
 
-def to_property_string(field, value):
-    """Ansible values -> the string Java will read. Booleans as Java prints them."""
+def to_property_string(field, value, secret=False):
+    """Ansible values -> the string Java will read. Booleans as Java prints them.
+    A refused value is named by its type only when ``secret`` (never its content), and
+    shortened otherwise."""
     if isinstance(value, bool):
         return 'true' if value else 'false'
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
         return value
-    raise ValueError('%s: must be a string, number, boolean or null (got %r)' % (field, value))
+    if secret:
+        shown = 'a %s; the value of a secret key is not shown' % type(value).__name__
+    else:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + '...'
+    raise ValueError('%s: must be a string, number, boolean or null (got %s)' % (field, shown))
 
 
 def newline_of(entries):
@@ -341,15 +354,9 @@ def _with_terminator(entry, newline):
 # ---------------------------------------------------------------- secrets
 
 def is_secret_key(key, extra=()):
-    """True for keys whose values must never be shown (see module docs for the rule)."""
-    if key in extra:
-        return True
-    for word in _WORD_RE.findall(key.lower()):
-        if any(s in word for s in SECRET_WORDS):
-            return True
-        if word == 'pass' or word == 'key' or (word.endswith('key') and word != 'key'):
-            return True
-    return False
+    """True for keys whose values must never be shown: the collection's one rule,
+    :func:`module_utils.secrets.is_secret_name`, plus the ``extra`` keys."""
+    return is_secret_name(key, tuple(extra))
 
 
 def masked_text(entries, extra=()):
@@ -378,36 +385,99 @@ def read_file(path):
     return data.decode(ENCODING)
 
 
-def write_atomic(path, text, mode=None, uid=None, gid=None):
-    """Write ``text`` to a temporary file in the same directory and rename it over
-    ``path``: readers see the old file or the new one, never half of one. Owner, group
-    and mode of an existing file are kept; ``mode``/``uid``/``gid`` apply to a new one.
-    On any error the temporary file is removed and ``path`` is untouched."""
+def temp_name_re(path):
+    """The names :func:`write_temp` gives its temporary files for ``path`` (the same
+    pattern earlier versions used, so their leftovers are recognised too)."""
+    name = re.escape(os.path.basename(path))
+    return re.compile(r'\A\.%s\.%s%s\Z' % (name, _MKSTEMP_CHARS, re.escape(TEMP_SUFFIX)))
+
+
+def write_temp(path, text):
+    """Write ``text`` to a new temporary file (mode 0600) next to ``path``, fsync'ed.
+
+    Returns ``(fd, tmp)``: the file stays open and ``flock``'ed until the caller closes
+    ``fd`` after the rename, so :func:`remove_leftover_temps` of another run never takes
+    a temporary file that is still being used. A killed writer's lock goes with it."""
     directory = os.path.dirname(os.path.abspath(path))
-    try:
-        st = os.stat(path)
-        mode, uid, gid = st.st_mode & 0o7777, st.st_uid, st.st_gid
-    except (IOError, OSError) as exc:
-        if exc.errno != errno.ENOENT:
-            raise
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path),
-                               suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(text.encode(ENCODING))
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        if uid is not None or gid is not None:
-            os.chown(tmp, -1 if uid is None else uid, -1 if gid is None else gid)
-        os.rename(tmp, path)
-    except BaseException:
+    for _attempt in range(3):
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path),
+                                   suffix=TEMP_SUFFIX)
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            os.unlink(tmp)
+            same = os.stat(tmp).st_ino == os.fstat(fd).st_ino
         except OSError:
-            pass
+            same = False
+        if same:
+            break
+        # A cleanup of another run took the name between mkstemp and flock: start again.
+        os.close(fd)
+    else:
+        raise OSError(errno.EAGAIN, 'could not keep a temporary file in %s' % directory)
+    try:
+        data = text.encode(ENCODING)
+        while data:
+            data = data[os.write(fd, data):]
+        os.fsync(fd)
+    except BaseException:
+        discard_temp(fd, tmp)
         raise
+    return fd, tmp
+
+
+def discard_temp(fd, tmp):
+    """Remove a temporary file of :func:`write_temp` (if still there) and release it."""
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def remove_leftover_temps(path):
+    """Remove temporary files a killed run left next to ``path`` (they may hold secrets).
+
+    Only our own names (:func:`temp_name_re`), only regular files owned by us, and only
+    when nobody holds their lock (a run in progress does). Returns the removed paths."""
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = temp_name_re(path)
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in sorted(names):
+        if not pattern.match(name):
+            continue
+        candidate = os.path.join(directory, name)
+        try:
+            fd = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a run is writing it right now
+            try:
+                if os.lstat(candidate).st_ino != st.st_ino:
+                    continue
+                os.unlink(candidate)
+                removed.append(candidate)
+            except OSError:
+                continue
+        finally:
+            os.close(fd)
+    return removed
+
+
+def fsync_directory(directory):
+    """Make a rename in ``directory`` durable (best effort)."""
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
         try:

@@ -48,6 +48,10 @@ options:
         (C(dpdk-numa)) to XML, or a list of XML strings and C(title)/C(xml) dicts.
       - Every section must be well-formed XML; DTDs and entity declarations are refused; attribute values
         must be in double quotes; empty sections and duplicate keys are refused. Errors name the section.
+      - Values of secret-named attributes (VNC/SPICE C(passwd), the collection's one secret-word list, see
+        docs/agent_properties.md) are never shown - masked in the diff whatever the quoting, scrubbed from
+        every return value and message. The option is kept out of the logged module arguments (syslog) and,
+        when a section holds such an attribute, out of the returned C(invocation) too.
     type: raw
     required: true
   allowed_elements:
@@ -160,6 +164,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig as ec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import narrow_no_log
 
 LIBVIRT_IMPORT_ERROR = None
 try:
@@ -182,6 +187,27 @@ def sections_from_param(value, allowed):
         details[key] = xml.strip('\n')
         ec.validate_section_xml('section %d (%s)' % (position, key), details[key], allowed)
     return details
+
+
+def section_texts(value):
+    """Every XML text the extraconfig option holds, as well as can be told before
+    validation (for finding secrets; validation reports what is wrong)."""
+    if isinstance(value, str):
+        try:
+            return list(ec.decode(value, validate=False).values()) + [value]
+        except (ec.ExtraConfigError, ValueError, TypeError):
+            return [value]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, str)]
+    if isinstance(value, list):
+        texts = []
+        for item in value:
+            if isinstance(item, str):
+                texts.append(item)
+            elif isinstance(item, dict) and isinstance(item.get('xml'), str):
+                texts.append(item['xml'])
+        return texts
+    return []
 
 
 def field_message(exc):
@@ -207,13 +233,24 @@ def main():
         argument_spec=dict(
             uri=dict(type='str', default='qemu:///system'),
             domain=dict(type='str', required=True),
-            extraconfig=dict(type='raw', required=True),
+            # no_log: Ansible's "Invoked with" log line must not carry a VNC passwd a
+            # section may hold; narrowed below so that sections without secrets still show.
+            extraconfig=dict(type='raw', required=True, no_log=True),
             allowed_elements=dict(type='list', elements='str'),
             state=dict(type='str', default='present', choices=['present', 'absent']),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    secrets = set()
+    for text in section_texts(p['extraconfig']):
+        secrets |= ec.secret_values(text)
+    if secrets:
+        # A section holds a password: the whole option stays hidden, and the password
+        # wherever else it shows (sections, messages).
+        module.no_log_values.update(secrets)
+    else:
+        narrow_no_log(module, 'extraconfig', ())
 
     # Bad input fails the same with or without libvirt: validate first.
     try:
@@ -255,6 +292,8 @@ def run(module, conn, details, allowed):
     secure = libvirt.VIR_DOMAIN_XML_SECURE
     # The persistent definition of a persistent domain; what runs for a transient one.
     current = dom.XMLDesc(secure | libvirt.VIR_DOMAIN_XML_INACTIVE) if persistent else dom.XMLDesc(secure)
+    # The domain's own passwords (XML_SECURE shows them) stay out of every output too.
+    module.no_log_values.update(ec.secret_values(current))
     plan = ec.plan_domain(current, details, p['state'], allowed)
 
     stored = plan['xml']

@@ -619,6 +619,26 @@ def test_canonical_xml_ignores_quotes_attribute_order_and_whitespace():
     assert ec.canonical_xml('<a x="1"/>') != ec.canonical_xml('<a x="2"/>')
 
 
+@pytest.mark.parametrize('attribute', [
+    "passwd='vnc\"Pw7x'", 'passwd="vnc\'Pw7x"', "passwd='vnc&apos;Pw7x'", 'passwd="vnc&quot;Pw7x"',
+    "passwd='Pw7x'", 'passwd="Pw7x"', "spice:password='Pw7x'",
+])
+def test_pretty_xml_masks_passwords_whatever_the_quotes(attribute):
+    xml = ('<domain xmlns:spice="urn:x"><devices><graphics type="vnc" %s/>'
+           '</devices></domain>' % attribute)
+    text = ec.pretty_xml(xml)
+    assert 'Pw7x' not in text and '"********"' in text, text
+    assert 'Pw7x' in ec.pretty_xml(xml, mask_secrets=False)
+    assert any('Pw7x' in v for v in ec.secret_values(xml))
+
+
+def test_secret_values_of_sections_in_both_escapings():
+    found = ec.secret_values('<graphics type="vnc" passwd="a\'b&quot;c"/>')
+    assert {"a'b\"c", "a'b&quot;c", "a&apos;b\"c"} <= found
+    assert ec.secret_values('<not xml') == set()
+    assert ec.secret_values('<graphics type="vnc" port="-1"/>') == set()
+
+
 def test_pretty_xml_masks_passwords():
     text = ec.pretty_xml(DOMAIN)
     assert 's3cret' not in text and "passwd=\"********\"" in text

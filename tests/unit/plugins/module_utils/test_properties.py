@@ -237,7 +237,7 @@ def test_to_property_string():
 @pytest.mark.parametrize('key', [
     'keystore.passphrase', 'db.password', 'mgmt.PASSWORD', 'api_secret', 'auth-token',
     'apikey', 'secretkey', 'private.key', 'ssh.key', 'db.pass', 'cluster.credentials',
-    'libvirt.passwd',
+    'libvirt.passwd', 'db.pwd', 'ldap.pw', 'cluster.cred', 'keystorePassword', 'dbPw',
 ])
 def test_secret_keys(key):
     assert is_secret_key(key)
@@ -251,6 +251,20 @@ def test_not_secret_keys(key):
     # The rule errs on the side of hiding (a word ending in "key" such as "monkey" is hidden
     # too); these are the keys that must stay visible.
     assert not is_secret_key(key), key
+
+
+def test_refused_secret_value_is_named_by_type_only():
+    with pytest.raises(ValueError) as info:
+        to_property_string('properties.keystore.passphrase', ['s3cr3t', 'x'], secret=True)
+    assert 's3cr3t' not in str(info.value)
+    assert str(info.value) == ('properties.keystore.passphrase: must be a string, number, boolean '
+                               'or null (got a list; the value of a secret key is not shown)')
+
+
+def test_refused_value_is_shortened():
+    with pytest.raises(ValueError) as info:
+        to_property_string('properties.k', ['x' * 500])
+    assert len(str(info.value)) < 200 and str(info.value).endswith("...)")
 
 
 def test_masked_text_hides_secret_values_only():
