@@ -47,7 +47,8 @@ options:
         exactly as CloudStack does), or a mapping of detail key (C(extraconfig-dpdk-numa)) or bare title
         (C(dpdk-numa)) to XML, or a list of XML strings and C(title)/C(xml) dicts.
       - Every section must be well-formed XML; DTDs and entity declarations are refused; attribute values
-        must be in double quotes; empty sections and duplicate keys are refused. Errors name the section.
+        must be in double quotes; empty sections and duplicate keys are refused; XML nested more than 32
+        elements deep is refused. Errors name the section.
     type: raw
     required: true
   allowed_elements:
@@ -160,6 +161,11 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig as ec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    ParamError,
+    check_data_depth,
+    check_text,
+)
 
 LIBVIRT_IMPORT_ERROR = None
 try:
@@ -216,6 +222,12 @@ def main():
     p = module.params
 
     # Bad input fails the same with or without libvirt: validate first.
+    try:
+        check_text('uri', p['uri'])
+        check_text('domain', p['domain'])
+        check_data_depth('extraconfig', p['extraconfig'])
+    except ParamError as exc:
+        module.fail_json(msg=str(exc))
     try:
         allowed = ec.normalize_allow_list('allowed_elements', p['allowed_elements'])
         details = sections_from_param(p['extraconfig'], allowed)
