@@ -29,6 +29,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     validate_choice,
     validate_ifname,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    check_element_depth,
+    validate_abs_path,
+)
 
 PORT_PREFIX = 'csdpdk-'
 MODES = ('server', 'client')
@@ -79,9 +83,11 @@ def next_port_name(bridges):
 
 
 def validate_ovs_path(field, value):
-    """The socket directory: absolute, without a trailing slash (the agent adds one itself)."""
-    if not isinstance(value, str) or not value.startswith('/'):
-        raise ParamError('%s: must be an absolute directory (got %r)' % (field, value))
+    """The socket directory: absolute, without a trailing slash (the agent adds one itself).
+
+    ``..`` components are refused, not normalised away: the path is what the agent is told.
+    """
+    validate_abs_path(field, value)
     if any(ch.isspace() for ch in value) or "'" in value or '"' in value:
         raise ParamError('%s: may not contain whitespace or quotes (got %r)' % (field, value))
     path = posixpath.normpath(value)
@@ -184,6 +190,18 @@ def check_dpdk_ready(open_vswitch, bridge_name, bridge):
                          'created on %r (run the cloudstack.ovs.dpdk role)' % (dpdk_init, bridge_name))
 
 
+def check_vhost_user(name, bridge, port):
+    """Refuse to change or delete a port that is not a vhost-user port (the bridge's own
+    internal port, a VM's tap, a tunnel ...): this module owns vhost-user ports only."""
+    types = sorted(set((iface or {}).get('type') or 'system'
+                       for iface in port['interfaces'].values())) or ['none']
+    if any(t not in PORT_TYPES.values() for t in types):
+        raise ParamError('name: port %r on bridge %r has interface type %s, not %s; this module '
+                         'changes only vhost-user ports and will not retype or delete it (got %r)'
+                         % (name, bridge, ', '.join(types),
+                            ' or '.join(sorted(PORT_TYPES.values())), name))
+
+
 def plan_dpdk_port(snapshot, bridge, name=None, mode='server', tag=None, ovs_path=DEFAULT_OVS_PATH,
                    state='present', external_ids=None):
     """Return ``(ops, name, before, after)`` for one vhost-user port.
@@ -207,6 +225,7 @@ def plan_dpdk_port(snapshot, bridge, name=None, mode='server', tag=None, ovs_pat
             return [], name, {}, {}
         if bridge is not None and where != bridge:
             raise ParamError('name: port %r is on bridge %r, not on %r' % (name, where, bridge))
+        check_vhost_user(name, where, port)
         return [dict(op='del_port', bridge=where, port=name)], name, port_view(port, where), {}
 
     if bridge is None:
@@ -224,6 +243,8 @@ def plan_dpdk_port(snapshot, bridge, name=None, mode='server', tag=None, ovs_pat
     if port is not None and (len(port['interfaces']) != 1 or name not in port['interfaces']):
         raise ParamError('name: port %r has interfaces %s; a vhost-user port has exactly one, '
                          'of the same name' % (name, ', '.join(sorted(port['interfaces']))))
+    if port is not None:
+        check_vhost_user(name, bridge, port)
 
     port_cols, iface_type, options = desired_columns(mode, name, ovs_path, tag)
     if port is None:
@@ -313,7 +334,7 @@ def parse_fragments(field, text):
         raise ParamError('%s: not well-formed XML: %s (got %r)' % (field, exc, text))
     if (wrapper.text or '').strip() or any((child.tail or '').strip() for child in wrapper):
         raise ParamError('%s: text outside elements is not allowed (got %r)' % (field, text))
-    return list(wrapper)
+    return check_element_depth(field, list(wrapper))
 
 
 def interface_xml(path, guest_mode, mac=None, model='virtio', extra=None):

@@ -30,6 +30,12 @@ from xml.sax.saxutils import escape as xml_escape
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import MASK, is_secret_name
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    MAX_DEPTH,
+    check_element_depth,
+    describe,
+)
+
 EXTRA_CONFIG = 'extraconfig'
 KEY_PREFIX = EXTRA_CONFIG + '-'
 DPDK_NUMA = KEY_PREFIX + 'dpdk-numa'
@@ -64,8 +70,7 @@ class ExtraConfigError(ValueError):
 
 
 def _short(value, limit=60):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + '...'
+    return describe(value, limit)
 
 
 # ---------------------------------------------------------------- URL encoding
@@ -300,6 +305,7 @@ def validate_section_xml(label, value, allowed_elements=None):
                                'without spaces, ending in ":") (got %s)' % (label, _short(stray)))
     if not elements:
         raise ExtraConfigError('%s: holds no XML element (got %s)' % (label, _short(value)))
+    check_element_depth(label, elements, MAX_DEPTH, ExtraConfigError)
     if allowed_elements is not None:
         for element in elements:
             name = qualified_name(element.tag, prefixes)

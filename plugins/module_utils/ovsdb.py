@@ -28,13 +28,22 @@ Under faults (see ``docs/failure-modes.md``):
 """
 
 import os
-import re
 import socket
 import threading
 import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+
+# Parameter checks live in validate.py; imported here too, where modules have always found them.
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (  # noqa: F401
+    IFNAME_MAX,
+    ParamError,
+    check_text,
+    normalize_map,
+    ovs_str,
+    validate_ifname,
+)
 
 OVSDBAPP_IMPORT_ERROR = None
 try:
@@ -126,8 +135,6 @@ else:
 
 DEFAULT_DB = 'unix:/var/run/openvswitch/db.sock'
 SCHEMA = 'Open_vSwitch'
-# IFNAMSIZ is 16 on Linux including the NUL: 15 usable characters.
-IFNAME_MAX = 15
 DATAPATH_TYPES = ('system', 'netdev')
 FAIL_MODES = ('standalone', 'secure')
 # Counters ovs-vswitchd rewrites every few seconds; no module reads them, and with thousands of
@@ -206,26 +213,7 @@ def _bounded(func, timeout, message):
     return box.get('result')
 
 
-class ParamError(ValueError):
-    """A parameter is wrong; the message names the field and the value."""
-
-
 # ---------------------------------------------------------------- validation
-
-_IFNAME_BAD = re.compile(r'[/\s:]')
-
-
-def validate_ifname(field, value):
-    """Raise ParamError unless ``value`` can be a Linux/OVS interface name."""
-    if not isinstance(value, str) or value == '':
-        raise ParamError('%s: must be a non-empty name (got %r)' % (field, value))
-    if len(value) > IFNAME_MAX:
-        raise ParamError('%s: %r is %d characters long; interface names are at most %d'
-                         % (field, value, len(value), IFNAME_MAX))
-    if _IFNAME_BAD.search(value) or value in ('.', '..'):
-        raise ParamError("%s: %r may not contain '/', ':' or whitespace" % (field, value))
-    return value
-
 
 def validate_choice(field, value, choices):
     if value is not None and value not in choices:
@@ -233,32 +221,12 @@ def validate_choice(field, value, choices):
     return value
 
 
-def ovs_str(value):
-    """OVSDB map values are strings; render YAML scalars the way ovs-vsctl users write them."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
-
-
-def normalize_map(field, value):
-    """A dict of str -> str (``None`` values kept: they mean "remove this key")."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ParamError('%s: must be a dictionary (got %r)' % (field, value))
-    out = {}
-    for key, val in value.items():
-        if not isinstance(key, str) or key == '':
-            raise ParamError('%s: keys must be non-empty strings (got %r)' % (field, key))
-        out[key] = None if val is None else ovs_str(val)
-    return out
-
-
 def validate_db(db):
     """Check the syntax of an OVS connection string; return (kind, target)."""
     if not isinstance(db, str) or ':' not in db:
         raise ParamError("db: %r is not an OVSDB connection string "
                          "(unix:<path>, tcp:<ip>:<port> or ssl:<ip>:<port>)" % (db,))
+    check_text('db', db)
     kind, _sep, rest = db.partition(':')
     if kind == 'unix':
         if not rest:

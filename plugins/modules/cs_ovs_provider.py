@@ -152,6 +152,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_provider import
     PROVIDER_NAME,
     plan_ovs_provider,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text
 
 
 def read_provider(client, zone, physical_network):
@@ -187,6 +188,8 @@ def main():
     p = module.params
     actions = []
     try:
+        check_text('zone', p['zone'])
+        check_text('physical_network', p['physical_network'])
         client = client_from_module(module)
         zone, network, nsp, element = read_provider(client, p['zone'], p['physical_network'])
         steps, before, after = plan_ovs_provider(nsp, element, p['state'])

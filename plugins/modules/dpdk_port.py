@@ -30,7 +30,10 @@ options:
     type: str
   name:
     description:
-      - Port (and interface) name.
+      - Port (and interface) name; at most 15 bytes in UTF-8.
+      - An existing port of that name must be a vhost-user port (interface type C(dpdkvhostuser) or
+        C(dpdkvhostuserclient)); any other port (the bridge's own port, a VM's tap, a tunnel) is
+        refused, never retyped or deleted.
       - When not given with O(state=present) - the C(csdpdk-N) port of O(bridge) whose interface
         has all of O(external_ids) (when O(external_ids) is given and such a port exists), else the
         next free name as CloudStack's agent numbers them (C(DpdkDriverImpl.getNextDpdkPort)) -
@@ -60,6 +63,7 @@ options:
         C(other_config:vhost-sock-dir) below it).
       - A client port the agent made stores C(<ovs_path>//<name>) (the agent gives the directory
         a trailing C(/)); that is the same socket and is left as it is.
+      - Must be absolute; a path with a C(..) component is refused, not normalised.
     type: path
     default: /var/run/openvswitch
   external_ids:
@@ -82,6 +86,7 @@ options:
         C(extraconfig-dpdk-interface-*) details CloudStack appends to the guest's vhost-user
         interfaces. An element whose tag the interface has once already (C(model), C(driver),
         C(mtu) ...) replaces it; others are added. C(<source>) may not be replaced.
+      - XML nested more than 32 elements deep is refused.
     type: list
     elements: str
     default: []
@@ -202,6 +207,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     run_guarded,
     validate_ifname,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text
 
 
 def main():
@@ -228,6 +234,7 @@ def main():
         tag = validate_tag('tag', p['tag'])
         ovs_path = validate_ovs_path('ovs_path', p['ovs_path'])
         mac = validate_mac('mac', p['mac'])
+        check_text('model', p['model'])
         external_ids = normalize_map('external_ids', p['external_ids'])
         if external_ids and any(v is None for v in external_ids.values()):
             module.fail_json(msg='external_ids: values may not be null (got %r)' % (external_ids,))

@@ -37,7 +37,7 @@ description:
     mirrored from CloudStack.
   - Tunnel port names are CloudStack's, also when longer than 15 characters - GRE ports are no
     kernel interfaces on either datapath; flows refer to ports by number only (OpenFlow truncates
-    port names to 15 characters). Bridge names must fit in 15 characters.
+    port names to 15 characters). Bridge names must fit in 15 bytes (UTF-8).
   - Every parameter is checked before anything is read or written; a bad value fails naming the
     field and the value, and changes nothing.
 author:
@@ -56,6 +56,8 @@ options:
   peers:
     description:
       - The other hosts of network O(key). Each peer needs a tunnel; this host must not be listed.
+      - Each entry is checked by the module (unknown or missing keys, types, duplicates), and an
+        error names the entry, for example C(peers[2].remote_ip).
     type: list
     elements: dict
     suboptions:
@@ -69,7 +71,7 @@ options:
         required: true
   bridge:
     description:
-      - Bridge of network O(key); default C(OVSTunnel<key>). At most 15 characters.
+      - Bridge of network O(key); default C(OVSTunnel<key>). At most 15 bytes in UTF-8.
     type: str
   networks:
     description:
@@ -234,6 +236,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     run_guarded,
     validate_db,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text
 
 OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
 FLOW_READERS = 4
@@ -288,9 +291,9 @@ def main():
     argument_spec = dict(
         host_id=dict(type='int', required=True),
         key=dict(type='int', no_log=False),
-        peers=dict(type='list', elements='dict', options=dict(
-            host_id=dict(type='int', required=True),
-            remote_ip=dict(type='str', required=True))),
+        # No suboptions in the spec: given a string, Ansible's suboption check fails with a
+        # message that names no field; normalize_peers checks each peer naming peers[i].<key>.
+        peers=dict(type='list', elements='dict'),
         bridge=dict(type='str'),
         networks=dict(type='list', elements='dict'),
         local_ip=dict(type='str'),
@@ -312,6 +315,8 @@ def main():
         # Everything is validated before the database is opened: a bad call changes nothing.
         host_id, local_ip, networks = normalize_networks(p)
         purge = normalize_purge(p['purge'])
+        if p['ovs_rundir'] is not None:
+            check_text('ovs_rundir', p['ovs_rundir'])
         state = p['state']
         rundir = p['ovs_rundir'] or default_rundir(p['db'])
         flows = Flows(module, rundir, p['timeout']) if (p['flows'] and state == 'present') else None

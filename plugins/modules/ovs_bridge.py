@@ -17,7 +17,8 @@ author:
 options:
   name:
     description:
-      - Name of the bridge; at most 15 characters, no C(/), C(:) or whitespace.
+      - Name of the bridge; at most 15 bytes in UTF-8 (the kernel counts bytes, not characters),
+        no NUL, C(/), C(:) or whitespace, not C(.) or C(..).
     type: str
     required: true
   state:

@@ -52,6 +52,8 @@ options:
         docs/agent_properties.md) are never shown - masked in the diff whatever the quoting, scrubbed from
         every return value and message. The option is kept out of the logged module arguments (syslog) and,
         when a section holds such an attribute, out of the returned C(invocation) too.
+        must be in double quotes; empty sections and duplicate keys are refused; XML nested more than 32
+        elements deep is refused. Errors name the section.
     type: raw
     required: true
   allowed_elements:
@@ -165,6 +167,11 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig as ec
 from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import narrow_no_log
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    ParamError,
+    check_data_depth,
+    check_text,
+)
 
 LIBVIRT_IMPORT_ERROR = None
 try:
@@ -242,6 +249,14 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    # Bad input fails the same with or without libvirt: validate first (the option stays
+    # hidden from the log until its secrets are known).
+    try:
+        check_text('uri', p['uri'])
+        check_text('domain', p['domain'])
+        check_data_depth('extraconfig', p['extraconfig'])
+    except ParamError as exc:
+        module.fail_json(msg=str(exc))
     secrets = set()
     for text in section_texts(p['extraconfig']):
         secrets |= ec.secret_values(text)
@@ -252,7 +267,6 @@ def main():
     else:
         narrow_no_log(module, 'extraconfig', ())
 
-    # Bad input fails the same with or without libvirt: validate first.
     try:
         allowed = ec.normalize_allow_list('allowed_elements', p['allowed_elements'])
         details = sections_from_param(p['extraconfig'], allowed)

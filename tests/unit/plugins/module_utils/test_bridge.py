@@ -74,7 +74,7 @@ def test_absent():
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(name='x' * 20), r"^name: 'xxxxxxxxxxxxxxxxxxxx' is 20 characters long"),
+    (dict(name='x' * 20), r"^name: 'xxxxxxxxxxxxxxxxxxxx' is 20 bytes long"),
     (dict(name='br0', datapath_type='dpdk'), r"^datapath_type: 'dpdk' is not one of system, netdev"),
     (dict(name='br0', fail_mode='open'), r"^fail_mode: 'open' is not one of standalone, secure"),
     (dict(name='br0', other_config='a=b'), r"^other_config: must be a dictionary"),

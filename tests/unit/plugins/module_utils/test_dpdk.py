@@ -317,3 +317,52 @@ def test_cpu_list_checked_against_host():
 def test_format_cpu_list():
     assert dpdk.format_cpu_list([11, 2, 3, 10, 5]) == '2-3,5,10-11'
     assert dpdk.format_cpu_list([0]) == '0'
+
+
+# ---------------------------------------------------------------- hostile input (issue 12)
+
+@pytest.mark.parametrize('path', ['/var/run/openvswitch/../../tmp', '/run/..', 'var/run'])
+def test_ovs_path_with_dotdot_or_relative_refused(path):
+    with pytest.raises(ParamError, match=r'^ovs_path: .*\(got %r\)$' % path):
+        dpdk.validate_ovs_path('ovs_path', path)
+    with pytest.raises(ParamError, match='^ovs_path: '):
+        dpdk.plan_dpdk_port(snapshot(), 'cloudbr1', name='csdpdk-1', ovs_path=path)
+
+
+@pytest.mark.parametrize('type_', ['internal', '', 'tap', 'gre'])
+def test_existing_non_vhost_user_port_is_not_retyped(type_):
+    # The bridge's own port (internal), a VM's tap (type '' = system), a tunnel.
+    snap = add_ports(snapshot(), 'cloudbr1', port('vnet0', type_=type_))
+    snap['bridges']['cloudbr1']['ports']['cloudbr1'] = port('cloudbr1', type_='internal')
+    for name in ('vnet0', 'cloudbr1'):
+        kind = (type_ or 'system') if name == 'vnet0' else 'internal'
+        for mode in ('server', 'client'):
+            with pytest.raises(ParamError) as err:
+                dpdk.plan_dpdk_port(snap, 'cloudbr1', name=name, mode=mode)
+            assert str(err.value).startswith(
+                "name: port %r on bridge 'cloudbr1' has interface type %s, not dpdkvhostuser or "
+                "dpdkvhostuserclient; this module changes only vhost-user ports" % (name, kind))
+        with pytest.raises(ParamError, match="^name: port %r on bridge 'cloudbr1' has interface "
+                                             "type" % name):
+            dpdk.plan_dpdk_port(snap, None, name=name, state='absent')
+
+
+def test_vhost_user_ports_of_either_mode_may_still_be_changed():
+    snap = add_ports(snapshot(), 'cloudbr1', port('csdpdk-1', type_='dpdkvhostuserclient'))
+    ops = dpdk.plan_dpdk_port(snap, 'cloudbr1', name='csdpdk-1', mode='server')[0]
+    assert dict(op='set', table='Interface', record='csdpdk-1', column='type',
+                value='dpdkvhostuser') in ops
+
+
+def test_port_name_over_15_bytes_refused():
+    with pytest.raises(ParamError, match=r"^name: 'csdpdk-üüüüü' is 17 bytes long in UTF-8"):
+        dpdk.plan_dpdk_port(snapshot(), 'cloudbr1', name='csdpdk-üüüüü')
+
+
+def test_interface_extra_nested_too_deep():
+    deep = '<a>' * 1000 + '</a>' * 1000
+    with pytest.raises(ParamError, match=r'^interface_extra\[1\]: XML nested more than 32 '
+                                         r'elements deep is refused'):
+        dpdk.interface_xml('/run/ovs/csdpdk-1', 'client', extra=['<mtu size="9000"/>', deep])
+    ok = '<a>' * 32 + '</a>' * 32
+    assert dpdk.interface_xml('/run/ovs/csdpdk-1', 'client', extra=[ok]).count('<a') == 32

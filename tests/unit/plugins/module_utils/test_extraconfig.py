@@ -645,3 +645,32 @@ def test_pretty_xml_masks_passwords():
     assert 's3cret' in ec.pretty_xml(DOMAIN, mask_secrets=False)
     assert 's3cret' in ec.plan_domain(DOMAIN, DPDK_DETAILS)['xml']          # what libvirt gets keeps it
     assert 's3cret' not in ec.plan_domain(DOMAIN, DPDK_DETAILS)['after']
+
+
+# ---------------------------------------------------------------- nesting depth (issue 12)
+
+DEEP = '<a>' * 1000 + '</a>' * 1000
+
+
+def test_deep_section_refused_with_a_clear_error_not_a_recursion_error():
+    message = r'XML nested more than 32 elements deep is refused \(<a> \.\.\.\)$'
+    with pytest.raises(ExtraConfigError, match=r'^section: ' + message):
+        ec.validate_section_xml('section', DEEP)
+    with pytest.raises(ExtraConfigError, match=r'^section 1 \(extraconfig-1\): ' + message):
+        ec.decode(DEEP)
+    with pytest.raises(ExtraConfigError, match=r'^section 1 \(extraconfig-deep\): ' + message):
+        ec.encode({'deep': DEEP})
+
+
+def test_section_at_the_depth_limit_is_fine():
+    ok = '<metadata>' + '<a>' * 31 + '</a>' * 31 + '</metadata>'
+    assert len(ec.validate_section_xml('section', ok)) == 1
+
+
+def test_deeply_nested_section_value_gets_a_short_message():
+    value = 'x'
+    for _ in range(900):
+        value = {'k': value}
+    with pytest.raises(ExtraConfigError, match=r'^extraconfig: section 1 must be a string of XML '
+                                               r'\(got a dict nested more than 2 levels deep\)$'):
+        ec.normalize_sections({'deep': value})

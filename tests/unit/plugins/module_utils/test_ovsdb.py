@@ -28,8 +28,8 @@ def test_valid_ifnames(name):
 
 
 @pytest.mark.parametrize('name, fragment', [
-    ('x' * 16, '16 characters long'),
-    ('br-test-abcdefghijklmn', "'br-test-abcdefghijklmn' is 22 characters"),
+    ('x' * 16, '16 bytes long in UTF-8'),
+    ('br-test-abcdefghijklmn', "'br-test-abcdefghijklmn' is 22 bytes long"),
     ('br/0', "may not contain '/'"),
     ('br 0', 'whitespace'),
     ('br\t0', 'whitespace'),
