@@ -53,7 +53,8 @@ def gre_mesh_networks(hostvars, members, host):
     if not isinstance(members, (list, tuple)):
         _fail('members must be a list of inventory host names, got %r' % (members,))
     if host not in hostvars:
-        _fail('host %r is not in hostvars' % (host,))
+        _fail('host %r is not among the hosts given (hostvars or cloudstack_gre_mesh_hosts)'
+              % (host,))
     mine = _keys(host, _var(hostvars[host], host, NETWORKS_VAR))
     if not mine:
         return []
@@ -65,7 +66,8 @@ def gre_mesh_networks(hostvars, members, host):
             continue
         seen.add(name)
         if name not in hostvars:
-            _fail('member %r is not in hostvars' % (name,))
+            _fail('member %r is not among the hosts given (hostvars or '
+                  'cloudstack_gre_mesh_hosts)' % (name,))
         hvars = hostvars[name]
         if not isinstance(hvars, Mapping) and not hasattr(hvars, 'get'):
             _fail('hostvars of %s is not a mapping' % name)

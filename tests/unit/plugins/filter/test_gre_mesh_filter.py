@@ -93,8 +93,8 @@ def test_reads_each_members_variables_once_linear_in_hosts():
      "cloudstack_gre_networks of kvm1 must be a list of GRE keys, got '1001'"),
     (dict(HOSTVARS, kvm3=host(3, '192.0.2.13', ['blue'])), MEMBERS, 'kvm1',
      "cloudstack_gre_networks of kvm3: 'blue' is not a GRE key"),
-    (HOSTVARS, MEMBERS + ['ghost'], 'kvm1', "member 'ghost' is not in hostvars"),
-    (HOSTVARS, MEMBERS, 'ghost', "host 'ghost' is not in hostvars"),
+    (HOSTVARS, MEMBERS + ['ghost'], 'kvm1', "member 'ghost' is not among the hosts given"),
+    (HOSTVARS, MEMBERS, 'ghost', "host 'ghost' is not among the hosts given"),
     (HOSTVARS, 'kvm1', 'kvm1', 'members must be a list'),
 ])
 def test_bad_inventory_names_the_host_and_the_variable(hostvars, members, name, message):
