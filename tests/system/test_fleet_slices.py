@@ -12,6 +12,7 @@ Also: the testbed refuses a lab that does not fit the machine before starting an
 """
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -174,7 +175,8 @@ def differences(one, other):
 
 
 def playbook_cmd(inventory, limit=None):
-    cmd = [PYTHON.rsplit('/', 1)[0] + '/ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml']
+    cmd = [os.path.join(os.path.dirname(PYTHON), 'ansible-playbook'), '-i', inventory,
+           'playbooks/gre_mesh.yml']
     return cmd + (['--limit', ','.join(limit)] if limit else [])
 
 

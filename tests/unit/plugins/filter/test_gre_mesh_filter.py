@@ -72,8 +72,9 @@ def test_the_same_mesh_whichever_host_computes_it():
 
 def test_reads_each_members_variables_once_linear_in_hosts():
     for count in (10, 40):
-        hostvars = dict(('h%d' % i, CountingVars(host(i, '192.0.2.%d' % i, list(range(1001, 1009)))))
-                        for i in range(1, count + 1))
+        hostvars = dict(
+            ('h%d' % i, CountingVars(host(i, '192.0.2.%d' % i, list(range(1001, 1009)))))
+            for i in range(1, count + 1))
         CountingVars.reads = 0
         nets = gre_mesh_networks(hostvars, sorted(hostvars), 'h1')
         assert [len(n['peers']) for n in nets] == [count - 1] * 8
