@@ -201,7 +201,7 @@ def measure_fleet(size, workdir, sweep=False):
         extra = {}
         if sweep:
             # the same re-run and floor with fewer forks, and the re-run with strategy free
-            for forks_alt in (8, 16):
+            for forks_alt in (8,):
                 if forks_alt < forks:
                     extra['r_forks%d' % forks_alt] = run_playbook(
                         mesh, inventory, forks_alt, workdir, '(r) forks %d' % forks_alt)['wall']
@@ -297,16 +297,16 @@ def ratios(rows):
 
 def table(rows, port_rows):
     lines = ['| hosts | forks | ports (per host) | (f) wall | (f) failed | (f) CPU | (r) wall | '
-             '(r) CPU | (p) wall | (p) CPU | (r)/(p) | (f) / (2(p) + raw/cores) | '
+             '(r) CPU | (p) wall | (p) CPU | (p) cold | (r)/(p) | (f) / (2(p) + raw/cores) | '
              'task median/max (f) | task median/max (r) | raw ovsdbapp, summed | lab RSS |',
-             '| ---: |' + ' ---: |' * 15]
+             '| ---: |' + ' ---: |' * 16]
     for r in rows:
         f_target = 2 * r['p'] + r['raw_sum'] / CORES
         lines.append('| %d | %d | %d (%d) | %.1f s | %d | %.1f s | %.1f s | %.1f s | %.1f s | '
-                     '%.1f s | %.2f | %.2f | %.2f / %.2f s | %.2f / %.2f s | %.2f s | %.0f MiB |'
+                     '%.1f s | %.1f s | %.2f | %.2f | %.2f / %.2f s | %.2f / %.2f s | %.2f s | %.0f MiB |'
                      % (r['hosts'], r['forks'], r['ports'], r['ports_per_host'], r['f'],
                         r['f_failed'], r['f_cpu'], r['r'], r['r_cpu'], r['p'], r['p_cpu'],
-                        r['r'] / r['p'],
+                        r['p_cold'], r['r'] / r['p'],
                         r['f'] / f_target, r['f_task']['median'], r['f_task']['max'],
                         r['r_task']['median'], r['r_task']['max'], r['raw_sum'], r['rss_mib']))
     lines += ['', '| hosts | (t) controller CPU: no peer computation | gre_mesh_networks filter | '
@@ -349,11 +349,12 @@ def plot(rows, port_rows, path):
 
     def node(x, y, label=None, **kw):
         name = 'n%d' % next(ids)
+        pos = '%.3f,%.3f!' % (x / 72.0, y / 72.0)  # neato reads pinned positions in inches
         if label is None:
-            dot.node(name, '', pos='%.1f,%.1f!' % (x, y), **kw)
+            dot.node(name, '', pos=pos, **kw)
         else:
-            dot.node(name, label, pos='%.1f,%.1f!' % (x, y), shape='plaintext', width='0',
-                     height='0', margin='0', **kw)
+            dot.node(name, label, pos=pos, shape='plaintext', width='0', height='0', margin='0',
+                     **kw)
         return name
 
     def panel(x0, title, xs, xlabel, series, ylabel, width=420, height=300):
