@@ -1,5 +1,6 @@
 # cloudstack.ovs — developer and CI entry points.
 #   make lab        create 3 SSH-reachable lab hosts and run playbooks/lab.yml against them
+#                   (make lab HOSTS=32 NETWORKS=8: a mesh-only fleet and gre_mesh.yml over it)
 #   make lab-down   remove everything the lab created
 #   make test       sanity + unit tests + the integration suite on the real testbed
 SHELL := /bin/bash
@@ -13,7 +14,7 @@ COLL_COPY := $(ROOT)/.build/copy/ansible_collections/cloudstack/ovs
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/link
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all deps venv link copy lab lab-down test sanity units system molecule bench build docs lint clean
+.PHONY: all deps venv link copy lab lab-down test sanity units system molecule bench bench-fleet build docs lint clean
 
 all: test
 
@@ -41,7 +42,7 @@ copy: link
 	@cd $(COLL_COPY) && { [ -d .git ] || git init -q .; } && git add -A . >/dev/null
 
 lab: venv
-	$(PY) lab/lab.py up
+	$(PY) lab/lab.py up $(if $(HOSTS),--hosts $(HOSTS)) $(if $(NETWORKS),--networks $(NETWORKS))
 
 lab-down: link
 	$(PY) lab/lab.py down
@@ -65,6 +66,10 @@ molecule: link
 
 bench: venv
 	$(PY) bench/gre_mesh.py
+
+# gre_mesh.yml over fleets of 8, 16, 32 (64) lab hosts against Ansible's floor (docs/scale.md).
+bench-fleet: link
+	$(PY) bench/fleet.py $(BENCH_FLEET_ARGS)
 
 build: copy
 	cd $(COLL_COPY) && ansible-galaxy collection build --force --output-path $(ROOT)/.build/dist

@@ -3,6 +3,9 @@
 """``make lab``: three lab hosts, the collection's playbooks run over SSH, and the proof.
 
     lab.py up      create the lab hosts, run playbooks/lab.yml, prove the result, write lab/out/
+    lab.py up --hosts 32 --networks 8
+                   a fleet: hosts that only carry the GRE mesh (OVS started by the testbed, no
+                   DPDK or cloudbr), playbooks/gre_mesh.yml over them, pings on a sample
     lab.py down    remove everything the lab created (processes by pid, namespaces, lab/run)
 
 What it proves, in order: every "VM" pair inside a guest network pings and nothing crosses
@@ -29,6 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 from testbed import Lab, TestbedError  # noqa: E402  (needs tests/ on sys.path)
 from testbed.agent import AgentReplay, replay_mesh  # noqa: E402
+from testbed.lab import check_capacity  # noqa: E402
 from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link  # noqa: E402
 
 RUN_DIR = os.path.join(HERE, 'run')
@@ -69,7 +73,7 @@ def ansible_env():
                ANSIBLE_CALLBACKS_ENABLED='lab_events', CLOUDSTACK_OVS_LAB_EVENTS=EVENTS,
                ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_RETRY_FILES_ENABLED='False',
                ANSIBLE_FORCE_COLOR=env.get('ANSIBLE_FORCE_COLOR', '0'),
-               ANSIBLE_PIPELINING='True', ANSIBLE_FORKS='5')
+               ANSIBLE_PIPELINING='True', ANSIBLE_FORKS=env.get('ANSIBLE_FORKS', '5'))
     return env
 
 
@@ -331,6 +335,8 @@ def print_summary(results):
 # ---------------------------------------------------------------------------- commands
 
 def up(args):
+    if (args.hosts, args.networks) != (3, len(NETWORKS)):
+        return fleet_up(args)
     started = time.monotonic()
     steps = []
     step = Step(steps)
@@ -415,12 +421,115 @@ def up(args):
                    report=os.path.join(OUT_DIR, 'report.md'),
                    wall=time.monotonic() - started)
     write_report(results, results['report'])
+    print('\n'.join(lab.memory_report()))
     print_summary(results)
     if not all(ok for _n, ok, _d in checks):
         print('lab: some checks FAILED (the lab stays up for a look; make lab-down removes it)')
         return 1
     print('lab: all checks passed; the hosts stay up (ansible -i lab/inventory.yml kvm_hosts '
           '-m ping); make lab-down removes them')
+    return 0
+
+
+# ---------------------------------------------------------------------------- a fleet
+
+FLEET_SAMPLE = 4       # hosts per network whose "VMs" ping each other
+FLEET_MAX_NETWORKS = 57  # FLEET_SAMPLE VMs per network in one /24
+
+
+def fleet_sample(lab):
+    """First, last and evenly spread hosts: FLEET_SAMPLE of them (or all, if fewer)."""
+    count = len(lab.hosts)
+    if count <= FLEET_SAMPLE:
+        return list(lab.hosts)
+    picks = sorted(set(round(i * (count - 1) / (FLEET_SAMPLE - 1)) for i in range(FLEET_SAMPLE)))
+    return [lab.hosts[i] for i in picks]
+
+
+def fleet_up(args):
+    """``make lab HOSTS=N NETWORKS=K``: N mesh-only hosts, K networks, gre_mesh.yml, the proof."""
+    started = time.monotonic()
+    step = Step([])
+    if not 1 <= args.networks <= FLEET_MAX_NETWORKS:
+        print('lab: NETWORKS=%d: 1 to %d networks' % (args.networks, FLEET_MAX_NETWORKS))
+        return 2
+    try:
+        needed = check_capacity(args.hosts, start_ovs=True)
+    except TestbedError as exc:
+        print('lab: refused: %s' % exc)
+        return 2
+    old = Lab.load(RUN_DIR)
+    if old is not None:
+        step('removing the previous lab %s' % old.prefix)
+        restore_hugepages()
+        old.destroy()
+    keys = list(range(1001, 1001 + args.networks))
+    lab = Lab(RUN_DIR, hosts=args.hosts)
+    step('creating %d mesh-only lab hosts (namespaces, own /etc and /run, sshd, OVS) as %s; '
+         'estimated %d MiB' % (args.hosts, lab.prefix, needed))
+    lab.create(start_ovs=True)
+    lab.write_inventory(INVENTORY, PYTHON, dict(
+        (h.name, dict(cloudstack_gre_networks=keys, cloudstack_gre_datapath_type='netdev'))
+        for h in lab.hosts))
+    forks = str(min(args.hosts, 32))
+    checks = []
+    step('running playbooks/gre_mesh.yml: %d networks, %d tunnels per host (forks %s)'
+         % (len(keys), len(keys) * (args.hosts - 1), forks))
+    os.environ['ANSIBLE_FORKS'] = forks
+    first = run_playbook('gre_mesh.yml')
+    done = [e for e in first if e['task'].startswith('Converge') and e['status'] == 'ok']
+    checks.append(('first run', len(done) == args.hosts,
+                   '%d of %d hosts converged' % (len(done), args.hosts)))
+    step('second run: nothing may change')
+    again = changed_events(run_playbook('gre_mesh.yml'))
+    checks.append(('idempotent second run', not again, '%d hosts changed' % len(again)))
+    want = len(keys) * (args.hosts - 1)
+    wrong = [h.name for h in lab.hosts
+             if sum(len(h.ovs.vsctl('list-ports', 'OVSTunnel%d' % k).split()) for k in keys)
+             != want]
+    checks.append(('tunnel ports on every host', not wrong, '%d per host%s' % (
+        want, ('; wrong on ' + ', '.join(wrong)) if wrong else '')))
+
+    sample = fleet_sample(lab)
+    step('underlay onto cloudbr0 on %s; one "VM" per sampled host and network'
+         % ', '.join(h.name for h in sample))
+    vms = collections.OrderedDict()
+    for host in sample:
+        host.uplink_to_bridge('cloudbr0', 'eth0')
+    for i, key in enumerate(keys):
+        for j, host in enumerate(sample):
+            vms[(key, host.name)] = host.add_vm('OVSTunnel%d' % key, 'n%d' % key, '%s/24' % (
+                VM_SUBNET % (10 + i * FLEET_SAMPLE + j)))
+    inside = [(a, b) for a in vms for b in vms if a != b and a[0] == b[0]]
+    # isolation: each VM against the VM of the next network on the next sampled host
+    cross = []
+    for (key, name) in vms:
+        other_key = keys[(keys.index(key) + 1) % len(keys)]
+        names = [h.name for h in sample]
+        other = (other_key, names[(names.index(name) + 1) % len(names)])
+        if other_key != key and other in vms:
+            cross.append(((key, name), other))
+    step('pinging %d pairs inside networks and %d across networks' % (len(inside), len(cross)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        futures = dict((pool.submit(vms[a].ping, vms[b].ip, 2, 4), (a, b))
+                       for a, b in inside + cross)
+        matrix = dict((futures[f], f.result()) for f in concurrent.futures.as_completed(futures))
+    reached = sum(1 for p in inside if matrix[p])
+    crossed = sum(1 for p in cross if matrix[p])
+    checks.append(('ping inside each network (sample)', reached == len(inside),
+                   '%d/%d pairs reach' % (reached, len(inside))))
+    checks.append(('isolation between networks (sample)', crossed == 0,
+                   '%d of %d cross-network pairs reach' % (crossed, len(cross))))
+    print('\n'.join(lab.memory_report()))
+    width = max(len(c[0]) for c in checks)
+    for name, ok, detail in checks:
+        print('%-*s  %-6s %s' % (width, name, 'PASS' if ok else 'FAIL', detail))
+    print('wall time: %.1f s' % (time.monotonic() - started))
+    if not all(ok for _n, ok, _d in checks):
+        print('lab: some checks FAILED (the lab stays up for a look; make lab-down removes it)')
+        return 1
+    print('lab: all checks passed; %d hosts stay up (lab/inventory.yml); make lab-down removes '
+          'them' % args.hosts)
     return 0
 
 
@@ -444,6 +553,10 @@ def main():
     sub = parser.add_subparsers(dest='command', required=True)
     p_up = sub.add_parser('up', help='create the lab and prove the setup')
     p_up.add_argument('--no-dpdk', action='store_true', help='leave OVS-DPDK out')
+    p_up.add_argument('--hosts', type=int, default=3,
+                      help='lab hosts (default 3: the full story; more: a mesh-only fleet)')
+    p_up.add_argument('--networks', type=int, default=len(NETWORKS),
+                      help='GRE networks per host (default %d)' % len(NETWORKS))
     sub.add_parser('down', help='remove everything the lab created')
     args = parser.parse_args()
     if os.geteuid() != 0:

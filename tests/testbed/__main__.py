@@ -2,8 +2,14 @@
 # Apache License 2.0 (see LICENSE)
 """Command line of the testbed (used by the molecule scenario's create/destroy playbooks).
 
-    python tests/testbed create DIR --inventory FILE [--hosts 3] [--start-ovs] [--vars JSON]
+    python tests/testbed create DIR --inventory FILE [--hosts 3] [--networks 0] [--start-ovs]
+                                [--vars JSON]
+    python tests/testbed memory DIR
     python tests/testbed destroy DIR
+
+``--networks N`` gives every host the GRE networks 1001..1000+N (``cloudstack_gre_networks``,
+userspace datapath) for ``playbooks/gre_mesh.yml``. A size that does not fit this machine's
+MemAvailable is refused before anything starts.
 """
 
 import argparse
@@ -14,9 +20,9 @@ import sys
 if __package__ in (None, ''):
     # run as a directory (python tests/testbed): make ``testbed`` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from testbed import Lab  # noqa: E402  pylint: disable=import-self
+    from testbed import Lab, TestbedError  # noqa: E402  pylint: disable=import-self
 else:
-    from . import Lab
+    from . import Lab, TestbedError
 
 
 def main(argv=None):
@@ -26,10 +32,14 @@ def main(argv=None):
     create.add_argument('dir')
     create.add_argument('--inventory', required=True)
     create.add_argument('--hosts', type=int, default=3)
+    create.add_argument('--networks', type=int, default=0,
+                        help='GRE networks per host (1001..1000+N), full mesh')
     create.add_argument('--start-ovs', action='store_true')
     create.add_argument('--python', default=sys.executable,
                         help='ansible_python_interpreter of the hosts')
     create.add_argument('--vars', default='{}', help='JSON: variables for every host')
+    memory = sub.add_parser('memory', help="print each host's RSS and the lab's total")
+    memory.add_argument('dir')
     destroy = sub.add_parser('destroy', help='remove a lab')
     destroy.add_argument('dir')
     args = parser.parse_args(argv)
@@ -38,14 +48,28 @@ def main(argv=None):
         old = Lab.load(args.dir)
         if old is not None:
             old.destroy()
-        lab = Lab(args.dir, hosts=args.hosts).create(start_ovs=args.start_ovs)
+        try:
+            lab = Lab(args.dir, hosts=args.hosts).create(start_ovs=args.start_ovs)
+        except TestbedError as exc:
+            print('testbed: %s' % exc, file=sys.stderr)
+            return 2
         host_vars = json.loads(args.vars)
+        if args.networks:
+            host_vars = dict(dict(cloudstack_gre_networks=list(range(1001, 1001 + args.networks)),
+                                  cloudstack_gre_datapath_type='netdev'), **host_vars)
         lab.write_inventory(args.inventory, args.python,
                             dict((h.name, host_vars) for h in lab.hosts))
         print(json.dumps(dict(prefix=lab.prefix, hosts=[h.name for h in lab.hosts],
                               inventory=os.path.abspath(args.inventory))))
+        print('\n'.join(lab.memory_report()), file=sys.stderr)
         return 0
     lab = Lab.load(args.dir)
+    if args.command == 'memory':
+        if lab is None:
+            print('testbed: no lab in %s' % args.dir, file=sys.stderr)
+            return 1
+        print('\n'.join(lab.memory_report()))
+        return 0
     if lab is not None:
         lab.destroy()
     print(json.dumps(dict(removed=lab.prefix if lab else None)))

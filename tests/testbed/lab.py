@@ -32,12 +32,63 @@ import subprocess
 import time
 
 from .ovs import OvsInstance, VSWITCHD, require_tools
-from .proc import TestbedError, pid_alive, read_pid, remove_netns, run, wait_for
+from .proc import TestbedError, netns_pids, pid_alive, read_pid, remove_netns, run, wait_for
 
 MGMT_NET = '192.0.2.%d'
 GUEST_NET = '198.51.100.%d'
 GATEWAY_INDEX = 1
 SSHD = '/usr/sbin/sshd'
+# Host addresses are 192.0.2.(10 + index): one /24 holds 244 hosts.
+MAX_HOSTS = 244
+# What one lab host costs, measured (docs/testbed.md, "Fleet-sized labs"): keeper, sshd,
+# ovsdb-server and a userspace ovs-vswitchd with 8 networks of 63 tunnels each, plus the
+# Ansible worker (a fork of ansible-playbook and its SSH client) that reaches it.
+HOST_MIB = 48
+HOST_MIB_NO_OVS = 8
+# Left free for everything else on the machine (ansible-playbook itself, the kernel, tests).
+RESERVE_MIB = 1024
+
+
+def mem_available_mib():
+    """MemAvailable of /proc/meminfo, in MiB."""
+    with open('/proc/meminfo') as handle:
+        for line in handle:
+            if line.startswith('MemAvailable:'):
+                return int(line.split()[1]) // 1024
+    raise TestbedError('/proc/meminfo has no MemAvailable')
+
+
+def needed_mib(hosts, start_ovs=True):
+    return hosts * (HOST_MIB if start_ovs else HOST_MIB_NO_OVS) + RESERVE_MIB
+
+
+def check_capacity(hosts, start_ovs=True, available_mib=None):
+    """Refuse, before anything is created, a lab that does not fit this machine."""
+    if hosts < 1 or hosts > MAX_HOSTS:
+        raise TestbedError('hosts=%d: a lab has 1 to %d hosts (one /24 of addresses)'
+                           % (hosts, MAX_HOSTS))
+    available = mem_available_mib() if available_mib is None else available_mib
+    needed = needed_mib(hosts, start_ovs)
+    if needed > available:
+        per_host = HOST_MIB if start_ovs else HOST_MIB_NO_OVS
+        fits = max(0, (available - RESERVE_MIB) // per_host)
+        raise TestbedError(
+            'hosts=%d does not fit: %d hosts x %d MiB + %d MiB reserve = %d MiB, but MemAvailable '
+            'is %d MiB (at most %d hosts here); nothing was started'
+            % (hosts, hosts, per_host, RESERVE_MIB, needed, available, fits))
+    return needed
+
+
+def rss_kib(pid):
+    """VmRSS of a process in KiB (0 when it is gone or a kernel thread)."""
+    try:
+        with open('/proc/%d/status' % pid) as handle:
+            for line in handle:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 class Vm(object):
@@ -203,6 +254,18 @@ class LabHost(object):
     def namespaces(self):
         return [self.netns] + list(self.vms)
 
+    def memory(self):
+        """{process name: RSS in KiB} of the daemons living in the host's network namespace."""
+        out = {}
+        for pid in netns_pids(self.netns):
+            try:
+                with open('/proc/%d/comm' % pid) as handle:
+                    name = handle.read().strip()
+            except OSError:
+                continue
+            out[name] = out.get(name, 0) + rss_kib(pid)
+        return out
+
     def destroy(self):
         remove_netns(self.namespaces(), [self.keeper_pid, self.sshd_pid])
 
@@ -251,6 +314,7 @@ class Lab(object):
     # ------------------------------------------------------------------ building
 
     def create(self, start_ovs=False):
+        check_capacity(len(self.hosts), start_ovs)
         require_tools()
         for tool in (SSHD, '/usr/bin/nc'):
             if not os.access(tool, os.X_OK):
@@ -368,6 +432,22 @@ class Lab(object):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)  # let tcpdump attach before traffic starts
         return proc
+
+    def memory(self):
+        """[(host name, {process: RSS KiB})] and the lab's total RSS in KiB."""
+        per_host = [(h.name, h.memory()) for h in self.hosts]
+        return per_host, sum(sum(m.values()) for _n, m in per_host)
+
+    def memory_report(self):
+        """The per-host RSS lines and the total, as printed by ``make lab`` and the testbed."""
+        per_host, total = self.memory()
+        lines = ['%-8s %7.1f MiB  (%s)' % (name, sum(m.values()) / 1024.0, ', '.join(
+            '%s %.1f' % (proc, kib / 1024.0) for proc, kib in sorted(m.items())))
+            for name, m in per_host]
+        lines.append('%-8s %7.1f MiB for %d hosts (%.1f MiB per host); MemAvailable now %d MiB'
+                     % ('total', total / 1024.0, len(per_host),
+                        total / 1024.0 / max(1, len(per_host)), mem_available_mib()))
+        return lines
 
     # ------------------------------------------------------------------ tearing down
 
