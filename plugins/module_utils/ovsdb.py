@@ -115,7 +115,14 @@ else:
                     break
                 remaining = self.deadline - time.monotonic()
                 if remaining <= 0:
+                    # Still unsent bytes (more than a few control messages queued after it):
+                    # the server never got the whole request, and drops a partial one.
+                    unsent = idl._session.get_backlog()
                     txn.abort()
+                    if unsent > UNSENT_SLACK:
+                        return 'error', ('ovsdb-server did not take the whole request within %ss '
+                                         '(%d KiB unsent; a large change needs a larger '
+                                         'timeout)' % (session.timeout, unsent // 1024))
                     return 'unknown', 'no answer from ovsdb-server within %ss' % session.timeout
                 idl.run()
                 poll = ovs_poller.Poller()
@@ -149,6 +156,8 @@ SHOWN_OPS = 3
 # Interface columns ovs-vswitchd writes: not part of what a plan depends on.
 STATUS_KEYS = ('ofport', 'link_state', 'admin_state', 'error', 'mac_in_use')
 POLL = 0.05
+# Bytes of small control messages (echo replies) that may be queued after a transaction.
+UNSENT_SLACK = 4096
 
 
 def ovsdb_argument_spec():
@@ -637,7 +646,8 @@ class OvsdbSession(object):
         if outcome == 'unknown':
             raise OvsdbError(
                 'db: %s sent to %s, but %s: it may have been committed (or will be, when '
-                'ovsdb-server resumes). Re-run to see and converge the state.'
+                'ovsdb-server resumes). Re-run to see and converge the state (a large change '
+                'needs a larger timeout).'
                 % (what, self.db, why), changed=True, detail=detail)
         if why is not None:
             self._wait_applied(why, what, detail)
