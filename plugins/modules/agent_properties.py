@@ -351,7 +351,6 @@ def write(module, params, target, text, new_text, result):
     owner, mode and SELinux context of an existing file and honours ``unsafe_writes``)."""
     exists = text is not None
     directory = os.path.dirname(os.path.abspath(target))
-    fd = None
     try:
         if params['backup'] and exists:
             result['backup_file'] = module.backup_local(target)
