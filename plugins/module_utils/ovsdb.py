@@ -36,6 +36,7 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 
 # Parameter checks live in validate.py; imported here too, where modules have always found them.
+# pylint: disable-next=unused-import
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (  # noqa: F401
     IFNAME_MAX,
     ParamError,

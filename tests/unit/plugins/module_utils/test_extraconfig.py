@@ -669,7 +669,7 @@ def test_section_at_the_depth_limit_is_fine():
 
 def test_deeply_nested_section_value_gets_a_short_message():
     value = 'x'
-    for _ in range(900):
+    for _level in range(900):
         value = {'k': value}
     with pytest.raises(ExtraConfigError, match=r'^extraconfig: section 1 must be a string of XML '
                                                r'\(got a dict nested more than 2 levels deep\)$'):

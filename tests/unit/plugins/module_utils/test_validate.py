@@ -24,7 +24,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
 
 def nested_dict(levels, leaf='x'):
     value = leaf
-    for _ in range(levels):
+    for _level in range(levels):
         value = {'k': value}
     return value
 
