@@ -59,6 +59,13 @@ PORT_NETWORKS = 10
 CORES = os.cpu_count() or 1
 
 
+def machine_busy():
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    with open('/proc/stat') as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / float(os.sysconf('SC_CLK_TCK'))
+
+
 def children_cpu():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -77,17 +84,20 @@ def run_playbook(playbook, inventory, forks, workdir, what, allow_failed=False, 
     times_file = os.path.join(workdir, 'times.jsonl')
     if os.path.exists(times_file):
         os.unlink(times_file)
-    cpu0, start = children_cpu(), time.monotonic()
+    cpu0, busy0, start = children_cpu(), machine_busy(), time.monotonic()
     proc = subprocess.run([os.path.join(os.path.dirname(PYTHON), 'ansible-playbook'), '-i',
                            inventory, playbook], capture_output=True, text=True, cwd=ROOT,
                           env=playbook_env(forks, times_file, **extra), timeout=3600, check=False)
     wall, cpu = time.monotonic() - start, children_cpu() - cpu0
+    busy = machine_busy() - busy0
     if proc.returncode != 0 and not (allow_failed and proc.returncode == 2):
-        raise SystemExit('%s failed (rc=%d):\n%s\n%s' % (what, proc.returncode,
-                                                          proc.stdout[-4000:], proc.stderr[-2000:]))
+        raise SystemExit('%s failed (rc=%d):\n%s\n%s'
+                         % (what, proc.returncode, proc.stdout[-4000:], proc.stderr[-2000:]))
     with open(times_file) as handle:
         events = [json.loads(line) for line in handle if line.strip()]
-    return dict(wall=wall, cpu=cpu, events=events)
+    # busy - cpu: mostly the lab hosts (sshd, the module processes, OVS), plus anything else
+    # running on the machine at the time
+    return dict(wall=wall, cpu=cpu, busy=busy, events=events)
 
 
 def ping_playbook(workdir):
@@ -228,6 +238,7 @@ def measure_fleet(size, workdir, sweep=False):
         raw = raw_transaction(size - 1)
         row = dict(hosts=size, forks=forks, networks=NETWORKS, ports_per_host=want,
                    ports=want * size, f=first['wall'], f_cpu=first['cpu'], r=rerun['wall'],
+                   f_busy=first['busy'], r_busy=rerun['busy'], p_busy=floor['busy'],
                    r_cpu=rerun['cpu'], p=floor['wall'], p_cpu=floor['cpu'], p_cold=cold['wall'],
                    f_task=f_tasks, r_task=r_tasks, f_failed=len(f_failed),
                    p_task=task_times(floor['events'], 'ping'),
@@ -268,8 +279,8 @@ def measure_ports(count):
                    for n in range(PORT_NETWORKS))
         if made != per_net * PORT_NETWORKS:
             raise SystemExit('%d ports wanted, %d made' % (count, made))
-        print('--> one host, %d ports: first %.2f s, re-run %.2f s' % (made, out['first'],
-                                                                         out['rerun']), flush=True)
+        print('--> one host, %d ports: first %.2f s, re-run %.2f s'
+              % (made, out['first'], out['rerun']), flush=True)
         return dict(ports=made, first=out['first'], rerun=out['rerun'])
     finally:
         switch.destroy()
@@ -309,6 +320,12 @@ def table(rows, port_rows):
                         r['p_cold'], r['r'] / r['p'],
                         r['f'] / f_target, r['f_task']['median'], r['f_task']['max'],
                         r['r_task']['median'], r['r_task']['max'], r['raw_sum'], r['rss_mib']))
+    lines += ['', '| hosts | machine busy during (f) | (r) | (p) | of which not the controller: '
+              '(f) | (r) | (p) |', '| ---: |' + ' ---: |' * 6]
+    for r in rows:
+        lines.append('| %d | %.1f s | %.1f s | %.1f s | %.1f s | %.1f s | %.1f s |' % (
+            r['hosts'], r['f_busy'], r['r_busy'], r['p_busy'], r['f_busy'] - r['f_cpu'],
+            r['r_busy'] - r['r_cpu'], r['p_busy'] - r['p_cpu']))
     lines += ['', '| hosts | (t) controller CPU: no peer computation | gre_mesh_networks filter | '
               'the former Jinja over hostvars |', '| ---: | ---: | ---: | ---: |']
     for r in rows:
@@ -324,9 +341,8 @@ def table(rows, port_rows):
     lines += ['', '| ports on one host | first converge | per port | unchanged re-run |',
               '| ---: | ---: | ---: | ---: |']
     for p in port_rows:
-        lines.append('| %d | %.2f s | %.2f ms | %.2f s |' % (p['ports'], p['first'],
-                                                            1000 * p['first'] / p['ports'],
-                                                            p['rerun']))
+        lines.append('| %d | %.2f s | %.2f ms | %.2f s |'
+                     % (p['ports'], p['first'], 1000 * p['first'] / p['ports'], p['rerun']))
     lines += ['', '| target (issue 14) | measured | met |', '| --- | ---: | --- |']
     for label, value, limit, met in ratios(rows):
         lines.append('| %s <= %.1f | %.2f | %s |' % (label, limit, value, 'yes' if met else 'NO'))
@@ -392,11 +408,10 @@ def plot(rows, port_rows, path):
         ('ports / 100', '#2ca02c', [r['ports'] / 100.0 for r in rows]),
     ], 'seconds | ports/100')
     if port_rows:
+        series = [('first converge, s', '#d62728', [p['first'] for p in port_rows]),
+                  ('unchanged re-run, s', '#1f77b4', [p['rerun'] for p in port_rows])]
         panel(700, "one host's gre_network against its ports", [p['ports'] for p in port_rows],
-              'tunnel ports on the host', [
-                  ('first converge, s', '#d62728', [p['first'] for p in port_rows]),
-                  ('unchanged re-run, s', '#1f77b4', [p['rerun'] for p in port_rows]),
-              ], 'seconds')
+              'tunnel ports on the host', series, 'seconds')
     base = os.path.splitext(path)[0]
     dot.render(base, cleanup=True)
     return path
@@ -453,8 +468,8 @@ def main():
     port_rows = [measure_ports(count) for count in ports]
     meta = ('Measured %s UTC on %d cores (shared), MemAvailable %d MiB; `make bench-fleet`%s; '
             'total %.0f s.' % (time.strftime('%Y-%m-%d %H:%M', time.gmtime()), CORES,
-                              mem_available_mib(), ' --quick' if args.quick else '',
-                              time.monotonic() - started))
+                               mem_available_mib(), ' --quick' if args.quick else '',
+                               time.monotonic() - started))
     lines = table(rows, port_rows)
     print('\n' + meta + '\n\n' + '\n'.join(lines))
     with open(os.path.join(OUT, 'fleet.json'), 'w') as handle:

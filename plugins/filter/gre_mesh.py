@@ -43,7 +43,8 @@ def _keys(name, value):
 def _var(hvars, name, var):
     try:
         return hvars.get(var)
-    except Exception as exc:  # pylint: disable=broad-except  (templating errors of the inventory)
+    # templating errors of the inventory's variables come in many types
+    except Exception as exc:  # pylint: disable=broad-except
         _fail('%s of %s cannot be read: %s' % (var, name, exc))
 
 
