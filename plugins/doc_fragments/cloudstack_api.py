@@ -25,17 +25,45 @@ options:
       - If not given, the E(CLOUDSTACK_SECRET) environment variable is used.
     type: str
     required: true
+  api_http_method:
+    description:
+      - HTTP method of the requests; with V(post) the parameters travel in the request body
+        instead of the URL.
+      - If not given, the E(CLOUDSTACK_METHOD) environment variable is used, then V(get).
+    type: str
+    choices: [get, post]
+    default: get
   api_timeout:
     description:
       - Seconds to wait for one HTTP answer of the management server.
       - If not given, the E(CLOUDSTACK_TIMEOUT) environment variable is used, then 10.
     type: int
     default: 10
+  api_verify_ssl_cert:
+    description:
+      - Path of a CA certificate file (PEM) to verify the management server's certificate
+        with, for a server whose certificate was not issued by a public CA (a self-signed one
+        is its own CA). It is used even when O(validate_certs=false).
+      - If not given, the E(CLOUDSTACK_VERIFY) environment variable is used; without either,
+        the CA bundle of the Python C(requests) library is used (or the file named by
+        E(REQUESTS_CA_BUNDLE)).
+    type: str
+  validate_certs:
+    description:
+      - If V(false), the management server's TLS certificate is not verified. Only for a
+        server you control, for example a new zone with a self-signed certificate; giving its
+        certificate in O(api_verify_ssl_cert) is safer.
+      - If not given, the E(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY) environment variable is used
+        with the meaning the C(cs) library gives it (a true value turns verification off),
+        then V(true).
+    type: bool
+    default: true
+requirements:
+  - cs (the Python library, on the host that runs the module; tested with 3.4.1)
 notes:
-  - Requests are signed as CloudStack documents it (HMAC-SHA1, C(signatureVersion=3) with an
-    expiry of 10 minutes) and sent with ansible-core's own HTTP helper; no extra Python library is
-    needed. HTTPS certificates are verified against the system's CA store.
+  - The options, their defaults and their environment variables are those of the
+    C(ngine_io.cloudstack) collection, so one C(module_defaults) entry (or one set of
+    E(CLOUDSTACK_*) variables) serves both; see C(playbooks/zone.yml).
+  - Requests are signed and sent by the C(cs) library (HMAC-SHA1, C(signatureVersion=3)).
   - Asynchronous commands are followed with C(queryAsyncJobResult) for up to 10 minutes.
-  - The same environment variables as the C(ngine_io.cloudstack) modules are read, so one set of
-    credentials serves both.
 '''

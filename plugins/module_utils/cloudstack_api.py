@@ -1,44 +1,54 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""A small client for the Apache CloudStack API: no library beyond ansible-core and Python.
+"""The CloudStack management server's API through the ``cs`` library.
 
-Written from the API's documented behaviour ("Signing API Requests", "Asynchronous Commands"
-in CloudStack's developer guide):
+``cs`` (the library ngine_io.cloudstack uses) signs the requests, sends them with ``requests``
+and follows asynchronous jobs. This file adds what a module needs on top of it:
 
-* every request is a GET of ``<api_url>?command=<name>&<params>&response=json&apiKey=<key>``
-  plus ``signature``: the parameters sorted by name, each value URL-encoded the way the
-  management server's Java ``URLEncoder`` does it (space as ``%20``), the whole string
-  lower-cased, HMAC-SHA1 with the secret key, Base64 (the server rebuilds exactly this
-  string from the request it received and compares);
-* ``signatureVersion=3`` with ``expires`` limits how long a signed URL stays valid;
-* a successful answer is ``{"<command lower-cased>response": {...}}``; a failed one has the
-  same shape with ``errorcode`` and ``errortext`` (HTTP 401 for bad credentials, 431 for bad
-  parameters, 530 for a server-side failure);
-* asynchronous commands answer ``{"jobid": ...}``; ``queryAsyncJobResult`` reports
-  ``jobstatus`` 0 (pending), 1 (done, ``jobresult`` holds the object) or 2 (failed,
-  ``jobresult`` holds ``errorcode``/``errortext``).
+* the connection options of the ``cloudstack.ovs.cloudstack_api`` doc fragment, with the names,
+  defaults and environment variables of ngine_io.cloudstack, so one ``module_defaults`` group
+  serves modules of both collections;
+* ``CloudStackError``, the one exception a module reports as a failure: an API call refused,
+  failed or not answered (it names the command and carries CloudStack's ``errorcode`` and
+  ``errortext``), or an option naming something the zone does not have (it names the option and
+  its value). Anything else raised is a bug and surfaces as one;
+* listing every item of a list command, and a bounded wait for asynchronous jobs.
 """
 
-import base64
-import datetime
-import hashlib
-import hmac
-import json
-import socket
-import time
+import os
+import re
+import traceback
+import warnings
 
-from urllib.error import HTTPError, URLError
-from urllib.parse import quote
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.errors import AnsibleFallbackNotFound
+from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
 
-from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.urls import open_url
+CS_IMPORT_ERROR = None
+try:
+    import requests
+    from cs import CloudStack, CloudStackApiException, CloudStackException
+    from urllib3.exceptions import InsecureRequestWarning
+except ImportError:  # pragma: no cover - reported through missing_required_lib
+    CS_IMPORT_ERROR = traceback.format_exc()
 
-# How long a signed request stays valid (signatureVersion 3).
-SIGNATURE_LIFETIME = 600
-# How long to wait for an asynchronous job, and how often to ask.
+# How long to wait for an asynchronous job, and how often to ask queryAsyncJobResult.
 JOB_WAIT = 600
-JOB_POLL_FIRST = 0.2
-JOB_POLL_MAX = 2.0
+JOB_POLL_INTERVAL = 1.0
+# cs's variable for "do not verify TLS certificates" (read_config's dangerous_no_tls_verify).
+NO_TLS_VERIFY_ENV = 'CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY'
+# The ssl module raises errors whose text names the problem; requests wraps them in errors whose
+# text carries the whole request URL (with its apiKey and signature for GET requests).
+_PLAIN_ERROR_MODULES = ('builtins', 'ssl', 'socket')
+
+
+def _validate_certs_fallback():
+    """validate_certs from CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY, as cs reads that variable: a true
+    value turns verification off."""
+    value = os.environ.get(NO_TLS_VERIFY_ENV)
+    if value is None or value.strip() == '':
+        raise AnsibleFallbackNotFound
+    return value.strip().lower() not in BOOLEANS_TRUE
 
 
 def cloudstack_argument_spec():
@@ -49,158 +59,89 @@ def cloudstack_argument_spec():
                      fallback=(env_fallback, ['CLOUDSTACK_KEY'])),
         api_secret=dict(type='str', required=True, no_log=True,
                         fallback=(env_fallback, ['CLOUDSTACK_SECRET'])),
+        api_http_method=dict(type='str', default='get', choices=['get', 'post'],
+                             fallback=(env_fallback, ['CLOUDSTACK_METHOD'])),
         api_timeout=dict(type='int', default=10, fallback=(env_fallback, ['CLOUDSTACK_TIMEOUT'])),
+        api_verify_ssl_cert=dict(type='str', fallback=(env_fallback, ['CLOUDSTACK_VERIFY'])),
+        validate_certs=dict(type='bool', default=True, fallback=(_validate_certs_fallback, [])),
     )
 
 
-class CloudStackApiError(Exception):
-    """The management server refused or failed a call; the message is meant for the operator."""
+class CloudStackError(Exception):
+    """What the operator has to read; ``str()`` is the whole message.
 
-    def __init__(self, command, errorcode, errortext, http_status=None):
+    ``command``, ``errorcode`` and ``errortext`` are set for API failures, ``field`` and
+    ``value`` for an option that names something CloudStack does not have.
+    """
+
+    def __init__(self, message, command=None, errorcode=None, errortext=None, field=None,
+                 value=None):
+        super(CloudStackError, self).__init__(message)
         self.command = command
         self.errorcode = errorcode
         self.errortext = errortext
-        self.http_status = http_status
-        super(CloudStackApiError, self).__init__(
-            '%s: CloudStack error %s: %s' % (command, errorcode, errortext))
+        self.field = field
+        self.value = value
 
-
-# ---------------------------------------------------------------- signing (pure)
-
-def java_url_encode(value):
-    """Encode ``value`` as java.net.URLEncoder does (UTF-8), but with a space as ``%20``.
-
-    The server rebuilds the signed string this way; Python's ``quote`` differs only in
-    leaving ``~`` alone, which Java encodes.
-    """
-    return quote(value, safe='*').replace('~', '%7E')
-
-
-def api_value(value):
-    """The string CloudStack expects for a parameter value."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, (list, tuple)):
-        return ','.join(api_value(v) for v in value)
-    return str(value)
-
-
-def signed_string(params):
-    """The string that is signed: ``name=encoded value`` pairs sorted by name, all lower-case.
-
-    The server sorts the names as they were sent (case-sensitively, Java's String order,
-    which is Python's for these ASCII names) and lower-cases the joined string afterwards.
-    """
-    pairs = sorted((k, java_url_encode(v)) for k, v in params.items())
-    return '&'.join('%s=%s' % pair for pair in pairs).lower()
-
-
-def signature(params, secret):
-    """Base64 of HMAC-SHA1 over ``signed_string(params)`` with ``secret``."""
-    digest = hmac.new(secret.encode('utf-8'), signed_string(params).encode('utf-8'),
-                      hashlib.sha1).digest()
-    return base64.b64encode(digest).decode('ascii')
-
-
-def signed_query(command, params, api_key, secret, now=None):
-    """The full query string of a signed request for ``command`` with ``params``.
-
-    ``now`` (a UTC datetime) fixes the ``expires`` stamp, for tests.
-    """
-    args = dict((k, api_value(v)) for k, v in params.items() if v is not None)
-    args.update(command=command, response='json', apiKey=api_key, signatureVersion='3')
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    expires = now + datetime.timedelta(seconds=SIGNATURE_LIFETIME)
-    args['expires'] = expires.strftime('%Y-%m-%dT%H:%M:%S+0000')
-    args['signature'] = signature(args, secret)
-    return '&'.join('%s=%s' % (k, java_url_encode(v)) for k, v in sorted(args.items()))
-
-
-def response_body(command, document):
-    """The inner object of ``{"<command>response": {...}}``.
-
-    Raises CloudStackApiError when it carries ``errorcode``.
-    """
-    if not isinstance(document, dict):
-        raise CloudStackApiError(command, 'invalid', 'the answer is not a JSON object: %r'
-                                 % (document,))
-    key = command.lower() + 'response'
-    body = document.get(key)
-    if body is None:
-        # Error answers of some failures (e.g. an unknown command) use another name.
-        inner = [v for k, v in document.items() if k.endswith('response') and isinstance(v, dict)]
-        if len(inner) == 1:
-            body = inner[0]
+    @classmethod
+    def api(cls, command, errorcode, errortext):
+        if errorcode is None:
+            message = '%s: %s' % (command, errortext)
         else:
-            raise CloudStackApiError(command, 'invalid', 'the answer has no %r: %r' % (key, document))
-    if 'errorcode' in body:
-        raise CloudStackApiError(command, body.get('errorcode'), body.get('errortext', ''))
-    return body
+            message = '%s: CloudStack error %s: %s' % (command, errorcode, errortext)
+        return cls(message, command=command, errorcode=errorcode, errortext=errortext)
+
+    @classmethod
+    def param(cls, field, value, why):
+        return cls('%s: %s (got %s)' % (field, why, value), field=field, value=value)
 
 
-def job_outcome(command, job):
-    """Interpret one ``queryAsyncJobResult`` answer: None while pending, else the jobresult."""
-    status = job.get('jobstatus')
-    if status == 0:
-        return None
-    result = job.get('jobresult') or {}
-    if status == 1:
-        return result
-    raise CloudStackApiError(command, result.get('errorcode', job.get('jobresultcode')),
-                             result.get('errortext', 'asynchronous job %s failed'
-                                        % job.get('jobid')))
+def _plain_cause(exc):
+    """The innermost error of ``exc``'s chain raised by Python itself (socket, ssl, OS): its
+    text says what went wrong without the request URL that requests and urllib3 add. Without
+    one, ``exc``'s own text with the query strings of URLs cut off."""
+    found, seen, todo = None, set(), [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if type(current).__module__ in _PLAIN_ERROR_MODULES:
+            found = current
+        links = [getattr(current, 'reason', None), current.__cause__, current.__context__]
+        links.extend(current.args)
+        todo.extend(link for link in links if isinstance(link, BaseException))
+    return found if found is not None else re.sub(r'\?[^\s\'"]*', '', str(exc))
 
 
-# ---------------------------------------------------------------- client
+class CloudStackApi(object):
+    """Calls through one ``cs.CloudStack``; every failure becomes a CloudStackError."""
 
-class CloudStackClient(object):
-    """Signed calls against one management server. ``sleep`` is injectable for tests."""
-
-    def __init__(self, api_url, api_key, api_secret, timeout=10, sleep=time.sleep):
-        if not api_url or not api_url.startswith(('http://', 'https://')):
-            raise ValueError('api_url: must be an http(s) URL such as '
-                             'https://cloud.example.com/client/api (got %s)' % (api_url,))
-        self.api_url = api_url
-        self.api_key = api_key
-        self.api_secret = api_secret
-        self.timeout = timeout
-        self.sleep = sleep
+    def __init__(self, cs):
+        self.cs = cs
 
     def call(self, command, **params):
-        """One signed GET; returns the inner response object or raises CloudStackApiError."""
-        url = '%s%s%s' % (self.api_url, '&' if '?' in self.api_url else '?',
-                          signed_query(command, params, self.api_key, self.api_secret))
-        status = None
+        """One request; the inner object of CloudStack's answer. With ``fetch_result=True``
+        an asynchronous command's job is followed (for up to cs's ``job_timeout`` seconds) and
+        its result returned."""
         try:
-            handle = open_url(url, headers={'Accept': 'application/json'}, timeout=self.timeout,
-                              validate_certs=True, follow_redirects='none')
-            status = handle.getcode()
-            raw = handle.read()
-        except HTTPError as exc:
-            # Errors (401 bad credentials, 431 bad parameter, 530 ...) carry a JSON body too.
-            status = exc.code
-            raw = exc.read()
-        except (URLError, socket.timeout, OSError) as exc:
-            reason = getattr(exc, 'reason', exc)
-            raise CloudStackApiError(command, 'unreachable', 'api_url %s: %s'
-                                     % (self.api_url, reason))
-        try:
-            document = json.loads(raw.decode('utf-8'))
-        except ValueError:
-            raise CloudStackApiError(command, status, 'HTTP %s with a body that is not JSON: %r'
-                                     % (status, raw[:200]), http_status=status)
-        try:
-            return response_body(command, document)
-        except CloudStackApiError as exc:
-            exc.http_status = status
-            raise
+            with warnings.catch_warnings():
+                # validate_certs false: connect() warns once, not urllib3 on every request.
+                warnings.simplefilter('ignore', InsecureRequestWarning)
+                return getattr(self.cs, command)(**params)
+        except (CloudStackException, requests.exceptions.RequestException) as exc:
+            raise self.error(command, exc)
+
+    def call_async(self, command, **params):
+        """An asynchronous command, waited for: its job's result."""
+        return self.call(command, fetch_result=True, **params)
 
     def list(self, command, item_key, **params):
-        """All items of a list command (``count`` plus ``<item_key>``).
+        """Every item of a list command (``count`` plus ``<item_key>``).
 
-        The first request carries no ``pagesize``: the server answers with up to its
-        ``default.page.size`` items (and refuses a larger ``pagesize``), so further pages are
-        asked for with the size the first answer had.
+        The first request has no ``pagesize``: the server answers with up to its
+        ``default.page.size`` items, and refuses a ``pagesize`` above that setting (cs's
+        ``fetch_list`` always asks for 500), so further pages use the size of the first.
         """
         body = self.call(command, **params)
         items = list(body.get(item_key, []))
@@ -215,45 +156,76 @@ class CloudStackClient(object):
             items.extend(chunk)
         return items
 
-    def call_async(self, command, result_key=None, **params):
-        """Start an asynchronous command and wait for its job; returns the job's result object."""
-        started = self.call(command, **params)
-        jobid = started.get('jobid')
-        if jobid is None:
-            # Some servers answer synchronously when the work is already done.
-            return started.get(result_key, started) if result_key else started
-        deadline = time.time() + JOB_WAIT
-        interval = JOB_POLL_FIRST
-        while True:
-            job = self.call('queryAsyncJobResult', jobid=jobid)
-            result = job_outcome(command, job)
-            if result is not None:
-                return result.get(result_key, result) if result_key else result
-            if time.time() > deadline:
-                raise CloudStackApiError(command, 'timeout', 'job %s still pending after %d s'
-                                         % (jobid, JOB_WAIT))
-            self.sleep(interval)
-            interval = min(interval * 2, JOB_POLL_MAX)
+    def error(self, command, exc):
+        """A CloudStackError for an exception cs (or requests under it) raised in ``command``."""
+        url = self.cs.endpoint
+        if isinstance(exc, CloudStackApiException):
+            error = exc.error if isinstance(exc.error, dict) else {}
+            text = error.get('errortext') or str(exc.error)
+            if exc.args and exc.args[0] == 'Job failure':
+                text = 'asynchronous job failed: %s' % text
+            return CloudStackError.api(command, error.get('errorcode'), text)
+        if isinstance(exc, CloudStackException):
+            if exc.args and exc.args[0] == 'Timeout waiting for async job result':
+                return CloudStackError.api(command, None, 'job %s still pending after %d s'
+                                           % (exc.args[1], self.cs.job_timeout))
+            # An answer that is not CloudStack's JSON: api_url is not the API.
+            return CloudStackError.api(command, None, 'api_url %s: %s'
+                                       % (url, '; '.join(str(a) for a in exc.args)))
+        cause = _plain_cause(exc)
+        if isinstance(exc, requests.exceptions.SSLError):
+            return CloudStackError.api(
+                command, None, 'api_url %s: TLS certificate not accepted: %s; for a management '
+                'server with a self-signed certificate give that certificate (or its CA) in '
+                'api_verify_ssl_cert, or set validate_certs to false' % (url, cause))
+        if isinstance(exc, requests.exceptions.Timeout):
+            return CloudStackError.api(command, None, 'api_url %s: no answer within '
+                                       'api_timeout (%d s): %s' % (url, self.cs.timeout, cause))
+        return CloudStackError.api(command, None, 'api_url %s: cannot reach the management '
+                                   'server: %s' % (url, cause))
 
 
-def client_from_module(module):
-    """A CloudStackClient from the module's ``api_*`` options."""
+def connect(module):
+    """A CloudStackApi from the module's options; fails the module when cs is missing or
+    api_url is not an HTTP(S) URL."""
+    if CS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib('cs'), exception=CS_IMPORT_ERROR)
     p = module.params
-    return CloudStackClient(p['api_url'], p['api_key'], p['api_secret'], timeout=p['api_timeout'])
+    url = p['api_url']
+    if not url.startswith(('http://', 'https://')):
+        module.fail_json(msg='api_url: must be an http(s) URL such as '
+                             'https://cloud.example.com/client/api (got %s)' % url)
+    if p['api_timeout'] <= 0:
+        module.fail_json(msg='api_timeout: must be a number of seconds above 0 (got %s)'
+                             % p['api_timeout'])
+    if p['api_verify_ssl_cert'] and not os.path.exists(p['api_verify_ssl_cert']):
+        module.fail_json(msg='api_verify_ssl_cert: no such CA certificate file or directory '
+                             '(got %s)' % p['api_verify_ssl_cert'])
+    if not p['validate_certs'] and not p['api_verify_ssl_cert']:
+        module.warn('validate_certs is false: the TLS certificate of %s is not verified' % url)
+    # As ngine_io.cloudstack: a CA file in api_verify_ssl_cert is used even when
+    # validate_certs is false (cs lets verify win over dangerous_no_tls_verify).
+    cs = CloudStack(endpoint=url, key=p['api_key'], secret=p['api_secret'],
+                    timeout=p['api_timeout'], method=p['api_http_method'],
+                    verify=p['api_verify_ssl_cert'],
+                    dangerous_no_tls_verify=not p['validate_certs'],
+                    job_timeout=JOB_WAIT, poll_interval=JOB_POLL_INTERVAL)
+    return CloudStackApi(cs)
 
 
 def find_by_name_or_id(items, field, wanted, what):
     """The one item whose ``name`` (exactly) or ``id`` is ``wanted``.
 
     CloudStack's ``name`` filters match by substring on some list commands; this picks the
-    exact match and raises LookupError naming the field otherwise.
+    exact match and raises CloudStackError naming the field otherwise.
     """
     matches = [i for i in items if wanted in (i.get('name'), i.get('id'))]
     if len(matches) == 1:
         return matches[0]
-    names = sorted(i.get('name', '?') for i in items)
     if not matches:
-        raise LookupError('%s: no %s of that name or id (got %s; there are: %s)'
-                          % (field, what, wanted, ', '.join(names) or 'none'))
-    raise LookupError('%s: %d %ss are named %s; give the id instead' % (field, len(matches), what,
-                                                                        wanted))
+        names = sorted(i.get('name', '?') for i in items)
+        raise CloudStackError.param(field, wanted, 'no %s of that name or id; there are: %s'
+                                    % (what, ', '.join(names) or 'none'))
+    ids = ', '.join(i.get('id', '?') for i in matches)
+    raise CloudStackError.param(field, wanted, 'more than one %s has that name (ids %s); give '
+                                'the id instead' % (what, ids))

@@ -18,7 +18,6 @@ Facts from apache/cloudstack (read, not copied):
 """
 
 PROVIDER_NAME = 'Ovs'
-STATES = ('enabled', 'disabled')
 
 
 def provider_view(nsp, element):
@@ -35,12 +34,11 @@ def provider_view(nsp, element):
 
 
 def plan_ovs_provider(nsp, element, state):
-    """Steps that bring the provider to ``state``; returns ``(steps, before, after)``.
+    """Steps that bring the provider to ``state`` (``enabled`` or ``disabled``, the module's
+    choices); returns ``(steps, before, after)``.
 
     A step is ``(command, params, description)``; an empty list means nothing to do.
     """
-    if state not in STATES:
-        raise ValueError('state: must be one of %s (got %s)' % (', '.join(STATES), state))
     before = provider_view(nsp, element)
     after = dict(before)
     steps = []

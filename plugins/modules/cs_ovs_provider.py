@@ -71,6 +71,21 @@ EXAMPLES = r'''
     zone: zone1
     physical_network: gre-guest
     state: disabled
+
+- name: Self-signed management server certificate; one module_defaults for both collections
+  module_defaults:
+    group/ngine_io.cloudstack.cloudstack: &cloudstack_api
+      api_url: https://cloud.example.com/client/api
+      api_key: "{{ cloudstack_api_key }}"
+      api_secret: "{{ cloudstack_api_secret }}"
+      # Its certificate as the CA to trust; or, less safe, validate_certs: false
+      api_verify_ssl_cert: /etc/pki/cloudstack/management-server.pem
+    group/cloudstack.ovs.cloudstack: *cloudstack_api
+  block:
+    - name: Enable the Ovs provider
+      cloudstack.ovs.cs_ovs_provider:
+        zone: zone1
+        physical_network: gre-guest
 '''
 
 RETURN = r'''
@@ -143,37 +158,38 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_api import (
-    CloudStackApiError,
-    client_from_module,
+    CloudStackError,
     cloudstack_argument_spec,
+    connect,
     find_by_name_or_id,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_provider import (
     PROVIDER_NAME,
     plan_ovs_provider,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError, check_text
 
 
-def read_provider(client, zone, physical_network):
+def read_provider(api, zone, physical_network):
     """Zone, physical network, Ovs provider and its element, as the API lists them."""
-    zone_item = find_by_name_or_id(client.list('listZones', 'zone'), 'zone', zone, 'zone')
+    zone_item = find_by_name_or_id(api.list('listZones', 'zone'), 'zone', zone, 'zone')
     network = find_by_name_or_id(
-        client.list('listPhysicalNetworks', 'physicalnetwork', zoneid=zone_item['id']),
+        api.list('listPhysicalNetworks', 'physicalnetwork', zoneid=zone_item['id']),
         'physical_network', physical_network, 'physical network in zone %s' % zone_item['name'])
-    nsps = [n for n in client.list('listNetworkServiceProviders', 'networkserviceprovider',
-                                   physicalnetworkid=network['id'], name=PROVIDER_NAME)
+    nsps = [n for n in api.list('listNetworkServiceProviders', 'networkserviceprovider',
+                                physicalnetworkid=network['id'], name=PROVIDER_NAME)
             if n.get('name') == PROVIDER_NAME]
     if not nsps:
-        raise LookupError('physical_network: %s has no %s network service provider; is the '
-                          'OVS plugin loaded on the management server? (got %s)'
-                          % (network['name'], PROVIDER_NAME, physical_network))
+        raise CloudStackError.param(
+            'physical_network', physical_network, '%s has no %s network service provider; is '
+            'the OVS plugin loaded on the management server?' % (network['name'], PROVIDER_NAME))
     nsp = nsps[0]
-    elements = client.list('listOvsElements', 'ovselement', nspid=nsp['id'])
+    elements = api.list('listOvsElements', 'ovselement', nspid=nsp['id'])
     if not elements:
-        raise LookupError('physical_network: the %s provider %s of %s has no Ovs element '
-                          '(listOvsElements nspid=%s is empty)'
-                          % (PROVIDER_NAME, nsp['id'], network['name'], nsp['id']))
+        raise CloudStackError.param(
+            'physical_network', physical_network, 'the %s provider %s of %s has no Ovs element '
+            '(listOvsElements nspid=%s is empty)' % (PROVIDER_NAME, nsp['id'], network['name'],
+                                                     nsp['id']))
     return zone_item, network, nsp, elements[0]
 
 
@@ -186,20 +202,24 @@ def main():
     argument_spec.update(cloudstack_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    actions = []
+    # Names go into API requests: refuse NUL before anything is asked.
     try:
         check_text('zone', p['zone'])
         check_text('physical_network', p['physical_network'])
-        client = client_from_module(module)
-        zone, network, nsp, element = read_provider(client, p['zone'], p['physical_network'])
+    except ParamError as exc:
+        module.fail_json(msg=str(exc))
+    api = connect(module)
+    actions = []
+    try:
+        zone, network, nsp, element = read_provider(api, p['zone'], p['physical_network'])
         steps, before, after = plan_ovs_provider(nsp, element, p['state'])
         for command, params, description in steps:
             if not module.check_mode:
-                client.call_async(command, **params)
+                api.call_async(command, **params)
             actions.append(description)
-    except (CloudStackApiError, LookupError, ValueError) as exc:
-        module.fail_json(msg=str(exc.args[0] if isinstance(exc, LookupError) else exc),
-                         actions=actions, changed=bool(actions) and not module.check_mode)
+    except CloudStackError as exc:
+        module.fail_json(msg=str(exc), actions=actions,
+                         changed=bool(actions) and not module.check_mode)
     result = dict(
         changed=bool(steps), provider=after, actions=actions,
         zone=dict(name=zone.get('name'), id=zone.get('id')),

@@ -42,9 +42,10 @@ def ansible_env(**extra):
     return env
 
 
-def run_module(name, args, check_mode=False, diff=False, timeout=120):
+def run_module(name, args, check_mode=False, diff=False, timeout=120, env=None):
     """Run ``cloudstack.ovs.<name>`` the way Ansible runs it on a host: a Python process fed
     its arguments as JSON. Returns the module's result dict (``failed`` and ``msg`` on failure).
+    ``env`` adds to (or overrides) the environment of ``ansible_env()``.
     """
     _ensure_link()
     payload = dict(args)
@@ -53,7 +54,7 @@ def run_module(name, args, check_mode=False, diff=False, timeout=120):
     proc = subprocess.run(
         [PYTHON, '-m', 'ansible_collections.cloudstack.ovs.plugins.modules.' + name],
         input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}), capture_output=True, text=True,
-        timeout=timeout, env=ansible_env(), check=False)
+        timeout=timeout, env=ansible_env(**(env or {})), check=False)
     try:
         return json.loads(proc.stdout)
     except ValueError:
@@ -101,6 +102,21 @@ def fake():
     from fake_cloudstack import FakeCloudStack
     server = FakeCloudStack()
     server.url = server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_tls(tmp_path):
+    """The fake management server over HTTPS with a self-signed certificate made for this test
+    (``fake_tls.ca_file``: the certificate, its own CA)."""
+    from fake_cloudstack import FakeCloudStack, self_signed_certificate
+    server = FakeCloudStack()
+    cert_file, key_file = self_signed_certificate(str(tmp_path))
+    server.ca_file = cert_file
+    server.url = server.start(tls=(cert_file, key_file))
     try:
         yield server
     finally:

@@ -2,14 +2,17 @@
 # Apache License 2.0 (see LICENSE)
 """A tiny stand-in for a CloudStack management server's API, for contract tests.
 
-It listens on 127.0.0.1 (a free port), checks every request's signature the way the
-management server does (rebuilt from the query it received, independently of the
-collection's client), and answers with the JSON shapes of CloudStack's API reference:
+It listens on 127.0.0.1 (a free port), over HTTP or, with ``start(tls=...)``, HTTPS with a
+self-signed certificate made by ``self_signed_certificate`` at test time; takes GET (parameters
+in the query) and POST (parameters in a form body) requests; checks every request's signature
+the way the management server does (rebuilt from the parameters it received, independently of
+the client), and answers with the JSON shapes of CloudStack's API reference:
 
 * ``{"<command>response": {"count": N, "<item>": [...]}}`` for list commands, ``{}`` inside
   when nothing matches;
 * ``{"<command>response": {"jobid": ...}}`` for asynchronous commands, then
-  ``queryAsyncJobResult`` with ``jobstatus`` 0 (pending, once), then 1 with ``jobresult``;
+  ``queryAsyncJobResult`` with ``jobstatus`` 0 (pending; once, or ``pending_polls`` times),
+  then 1 with ``jobresult``;
 * errors as ``{"<command>response": {"uuidList": [], "errorcode": N, "cserrorcode": M,
   "errortext": ...}}`` with HTTP status N (401 bad credentials, 431 bad parameter,
   432 unknown command, 530 failed job).
@@ -24,7 +27,10 @@ import copy
 import datetime
 import hashlib
 import hmac
+import ipaddress
 import json
+import os
+import ssl
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +59,46 @@ ASYNC_COMMANDS = {
 WRITE_COMMANDS = set(ASYNC_COMMANDS) | {
     'createNetworkOffering', 'updateNetworkOffering', 'createServiceOffering',
     'updateServiceOffering'}
+
+
+def self_signed_certificate(directory, address='127.0.0.1'):
+    """Write a new key and a self-signed certificate for ``address`` (its own CA) into
+    ``directory``; returns ``(certificate file, key file)``. Uses ``cryptography``, which
+    ansible-core depends on."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'fake CloudStack ' + address)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    public = key.public_key()
+    cert = (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name).public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=True,
+                content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file = os.path.join(directory, 'fake-cloudstack.pem')
+    key_file = os.path.join(directory, 'fake-cloudstack.key')
+    with open(key_file, 'wb') as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    with open(cert_file, 'wb') as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_file, key_file
 
 
 def java_encode(text):
@@ -134,25 +180,58 @@ class FakeCloudStack(object):
         self.calls = []
         self.jobs = {}
         self.fail_next_job = None
+        # How many queryAsyncJobResult answers of a job say "pending".
+        self.pending_polls = 1
+        # Answer every request with an HTML page, as a URL that is not the API would.
+        self.answer_html = False
+        # HTTP method of every authenticated request, and TLS handshakes the client ended.
+        self.http_methods = []
+        self.tls_refused = 0
         self.lock = threading.Lock()
         self.server = None
         self.thread = None
 
     # ------------------------------------------------------------- lifecycle
-    def start(self):
+    def start(self, tls=None):
+        """Serve on 127.0.0.1; ``tls`` = (certificate file, key file) serves HTTPS. Returns the
+        API URL."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                fake.handle(self)
+                fake.handle(self, 'GET', urlsplit(self.path).query)
+
+            def do_POST(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                fake.handle(self, 'POST', self.rfile.read(length).decode('utf-8'))
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def finish_request(self, request, client_address):
+                # The TLS handshake in the request's own thread: a client that refuses the
+                # certificate ends it, which is counted instead of printed as a traceback.
+                if tls:
+                    try:
+                        request.do_handshake()
+                    except (ssl.SSLError, OSError):
+                        with fake.lock:
+                            fake.tls_refused += 1
+                        return
+                super(Server, self).finish_request(request, client_address)
+
+        self.server = Server(('127.0.0.1', 0), Handler)
+        scheme = 'http'
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
+            scheme = 'https'
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        return 'http://127.0.0.1:%d/client/api' % self.server.server_address[1]
+        return '%s://127.0.0.1:%d/client/api' % (scheme, self.server.server_address[1])
 
     def stop(self):
         if self.server:
@@ -168,14 +247,22 @@ class FakeCloudStack(object):
         return [c[0] for c in self.calls]
 
     # ------------------------------------------------------------- HTTP
-    def handle(self, request):
-        query = urlsplit(request.path).query
+    def handle(self, request, method, query):
+        if self.answer_html:
+            payload = b'<html><body>not the API</body></html>'
+            request.send_response(200)
+            request.send_header('Content-Type', 'text/html')
+            request.send_header('Content-Length', str(len(payload)))
+            request.end_headers()
+            request.wfile.write(payload)
+            return
         pairs = parse_qsl(query, keep_blank_values=True)
         params = dict(pairs)
         command = params.get('command', '')
         try:
             self._authenticate(pairs, params)
             with self.lock:
+                self.http_methods.append(method)
                 self.calls.append((command, params))
                 body = self.dispatch(command, params)
             status = 200
@@ -444,8 +531,8 @@ class FakeCloudStack(object):
         answer = dict(accountid=_uuid(), userid=_uuid(), cmd=ASYNC_COMMANDS[job['command']],
                       jobprocstatus=0, created=now, jobid=p['jobid'])
         job['polls'] += 1
-        if job['polls'] == 1:
-            # Every job is pending once, so clients have to poll.
+        if job['polls'] <= self.pending_polls:
+            # Every job is pending at least once, so clients have to poll.
             answer.update(jobstatus=0, jobresultcode=0)
             return answer
         if job['fail']:

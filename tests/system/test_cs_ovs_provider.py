@@ -1,10 +1,13 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""Contract tests of cs_ovs_provider and the CloudStack API client against a local fake
-management server (tests/system/fake_cloudstack.py) that checks every signature and answers
-in the shapes of CloudStack's API reference. There is no real management server here: these
-tests prove the requests and the handling of answers, not CloudStack's behaviour."""
+"""Contract tests of cs_ovs_provider and its API connection (module_utils/cloudstack_api.py,
+through the ``cs`` library) against a local fake management server
+(tests/system/fake_cloudstack.py) that checks every signature and answers in the shapes of
+CloudStack's API reference, over HTTP and over HTTPS with a self-signed certificate made for
+the test. There is no real management server here: these tests prove the requests and the
+handling of answers, not CloudStack's behaviour."""
 
+import json
 import os
 import socket
 import sys
@@ -14,11 +17,13 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conftest import COLLECTIONS, run_module  # noqa: E402
-from fake_cloudstack import API_KEY, API_SECRET, expected_signature  # noqa: E402
+from fake_cloudstack import API_KEY, API_SECRET  # noqa: E402
 
 sys.path.insert(0, COLLECTIONS)
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import cloudstack_api  # noqa: E402
+
+cs = pytest.importorskip('cs', reason='the cs library (requirements.txt) is not installed')
 
 
 def provider_args(fake, **extra):
@@ -43,7 +48,7 @@ def test_enable_then_idempotent(fake):
     assert writes == ['configureOvsElement', 'updateNetworkServiceProvider']
     assert fake.commands().count('queryAsyncJobResult') >= 4  # each job pending once
     configure = fake.writes()[0][1]
-    assert configure['enabled'] == 'true'
+    assert configure['enabled'].lower() == 'true'  # cs sends True; Java's parseBoolean agrees
     assert configure['id'] == fake.state['ovs_elements'][0]['id']
     assert result['provider']['state'] == 'Enabled'
     assert result['provider']['element_enabled'] is True
@@ -90,7 +95,9 @@ def test_disable(fake):
 def test_bad_credentials_401(fake):
     result = run_module('cs_ovs_provider', provider_args(fake, api_secret='wrong-secret'))
     assert result['failed'] is True
-    assert '401' in result['msg'] and 'unable to verify user credentials' in result['msg']
+    assert result['msg'] == ('listZones: CloudStack error 401: unable to verify user '
+                             'credentials and/or request signature'), result['msg']
+    assert 'exception' not in result  # an API error, not a bug: no traceback
     assert 'wrong-secret' not in str(result)
     assert fake.calls == []  # refused before any command ran
     result = run_module('cs_ovs_provider', provider_args(fake, api_key='someone-else'))
@@ -104,7 +111,8 @@ def test_unknown_zone_and_network_named(fake):
     # 'gre' is a substring of 'gre-guest': the server's filter would match, the module must not.
     result = run_module('cs_ovs_provider', provider_args(fake, physical_network='gre'))
     assert result['failed'] is True
-    assert result['msg'].startswith('physical_network: ') and '(got gre;' in result['msg']
+    assert result['msg'] == ('physical_network: no physical network in zone zone1 of that '
+                             'name or id; there are: gre-guest (got gre)')
     assert fake.writes() == []
 
 
@@ -126,8 +134,8 @@ def test_failed_job_530(fake):
     fake.fail_next_job = 'Failed to configure the ovs provider'
     result = run_module('cs_ovs_provider', provider_args(fake))
     assert result['failed'] is True
-    assert 'configureOvsElement' in result['msg'] and '530' in result['msg']
-    assert 'Failed to configure the ovs provider' in result['msg']
+    assert result['msg'] == ('configureOvsElement: CloudStack error 530: asynchronous job '
+                             'failed: Failed to configure the ovs provider'), result['msg']
     assert ovs_state(fake) == ('Disabled', False)
 
 
@@ -155,77 +163,157 @@ def test_unreachable_server():
     probe.bind(('127.0.0.1', 0))
     url = 'http://127.0.0.1:%d/client/api' % probe.getsockname()[1]
     probe.close()
-    result = run_module('cs_ovs_provider', dict(zone='z', physical_network='p', api_key='k',
-                                                api_secret='s', api_url=url))
+    result = run_module('cs_ovs_provider', dict(zone='z', physical_network='p',
+                                                api_key='some-key', api_secret='some-secret',
+                                                api_url=url))
     assert result['failed'] is True
-    assert 'api_url %s' % url in result['msg']
+    assert result['msg'].startswith('listZones: api_url %s: cannot reach the management '
+                                    'server: ' % url), result['msg']
+    assert 'Connection refused' in result['msg']
+    # requests names the whole request URL in its errors; the message keeps only the cause.
+    assert 'apiKey' not in result['msg'] and 'signature' not in result['msg']
 
 
-# ---------------------------------------------------------------- the client on its own
-
-TRICKY = {'name': 'a b+c/d~e*f_g.h-i', 'displaytext': 'Gr\u00fc\u00dfe & "quotes" = 100%',
-          'empty': '', 'flag': True, 'list': ['Dhcp', 'Dns']}
-
-
-def test_signature_matches_server_rebuild():
-    """The client's signed query, decoded as a server decodes it, verifies."""
-    from urllib.parse import parse_qsl
-    query = cloudstack_api.signed_query('listZones', TRICKY, API_KEY, API_SECRET)
-    pairs = parse_qsl(query, keep_blank_values=True)
-    params = dict(pairs)
-    assert params['flag'] == 'true' and params['list'] == 'Dhcp,Dns'
-    assert params['displaytext'] == TRICKY['displaytext']
-    signed = [(k, v) for k, v in pairs if k != 'signature']
-    assert expected_signature(signed, API_SECRET) == params['signature']
-    assert expected_signature(signed, 'other-secret') != params['signature']
+def test_silent_server_bounded_by_api_timeout():
+    # A loopback socket that accepts connections (the kernel's backlog) and never answers.
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(5)
+    try:
+        url = 'http://127.0.0.1:%d/client/api' % silent.getsockname()[1]
+        result = run_module('cs_ovs_provider', dict(zone='z', physical_network='p',
+                                                    api_key='some-key', api_secret='some-secret',
+                                                    api_url=url, api_timeout=1))
+    finally:
+        silent.close()
+    assert result['msg'] == ('listZones: api_url %s: no answer within api_timeout (1 s): '
+                             'timed out' % url)
 
 
-def test_signature_matches_cs_library():
-    """Cross-check with the independent ``cs`` library (used by ngine_io.cloudstack)."""
-    cs_client = pytest.importorskip('cs.client')
-    # cs leaves '~' unencoded where Java's URLEncoder (and this client) writes %7E;
-    # everything else must agree.
-    tricky = dict((k, v.replace('~', '') if isinstance(v, str) else v) for k, v in TRICKY.items())
-    params = dict((k, cloudstack_api.api_value(v)) for k, v in tricky.items())
-    params.update(command='listZones', response='json', apiKey=API_KEY)
-    theirs = dict(params)
-    cs = cs_client.CloudStack(endpoint='http://127.0.0.1/client/api', key=API_KEY,
-                              secret=API_SECRET)
-    cs._sign(theirs)
-    assert cloudstack_api.signature(params, API_SECRET) == theirs['signature']
+def test_post_method(fake, monkeypatch):
+    result = run_module('cs_ovs_provider', provider_args(fake, api_http_method='post'))
+    assert result['changed'] is True, result
+    assert set(fake.http_methods) == {'POST'}
+    fake.http_methods[:] = []
+    monkeypatch.setenv('CLOUDSTACK_METHOD', 'post')
+    assert run_module('cs_ovs_provider', provider_args(fake))['changed'] is False
+    assert set(fake.http_methods) == {'POST'}
 
 
-def test_tilde_encoded_like_java():
-    assert cloudstack_api.java_url_encode('a~b c*d') == 'a%7Eb%20c*d'
-    assert cloudstack_api.java_url_encode('\u00e9/') == '%C3%A9%2F'
+def test_missing_cs_library(fake, tmp_path):
+    # A `cs` package first on the path that fails to import, as on a host without cs.
+    (tmp_path / 'cs').mkdir()
+    (tmp_path / 'cs' / '__init__.py').write_text(
+        "raise ImportError('No module named cs (hidden by the test)')\n")
+    result = run_module('cs_ovs_provider', provider_args(fake),
+                        env=dict(PYTHONPATH='%s:%s' % (tmp_path, COLLECTIONS)))
+    assert result['failed'] is True
+    assert result['msg'].startswith('Failed to import the required Python library (cs)'), result
+    assert fake.calls == []
 
 
-def test_client_lists_pages_and_errors(fake):
-    client = cloudstack_api.CloudStackClient(fake.url, API_KEY, API_SECRET, timeout=5,
-                                             sleep=lambda s: None)
-    assert [z['name'] for z in client.list('listZones', 'zone')] == ['zone1']
+def test_a_bug_is_not_reported_as_bad_input(fake):
+    # An answer without the field the module needs is a bug (or a server this module does not
+    # know), not an operator's mistake: Python's traceback, not a friendly "zone: ..." message.
+    del fake.state['zones'][0]['id']
+    with pytest.raises(AssertionError, match="KeyError: 'id'"):
+        run_module('cs_ovs_provider', provider_args(fake))
+
+
+# ---------------------------------------------------------------- HTTPS, self-signed
+
+def test_tls_self_signed_refused_by_default(fake_tls):
+    result = run_module('cs_ovs_provider', provider_args(fake_tls))
+    assert result['failed'] is True
+    msg = result['msg']
+    assert msg.startswith('listZones: api_url %s: TLS certificate not accepted: ' % fake_tls.url)
+    assert 'certificate verify failed: self-signed certificate' in msg, msg
+    assert 'api_verify_ssl_cert' in msg and 'validate_certs' in msg
+    assert 'apiKey' not in msg and 'signature' not in msg
+    assert 'exception' not in result
+    # The client ended the handshake: no request reached the API.
+    assert fake_tls.calls == [] and fake_tls.tls_refused >= 1
+
+
+def test_tls_validate_certs_false(fake_tls):
+    result = run_module('cs_ovs_provider', provider_args(fake_tls, validate_certs=False))
+    assert result['changed'] is True, result
+    assert ovs_state(fake_tls) == ('Enabled', True)
+    # ansible-core 2.19 returns warnings as structured events; older ones as strings
+    assert 'validate_certs is false' in json.dumps(result['warnings'])
+    assert fake_tls.tls_refused == 0
+
+
+def test_tls_certificate_as_ca_file(fake_tls):
+    result = run_module('cs_ovs_provider', provider_args(fake_tls,
+                                                         api_verify_ssl_cert=fake_tls.ca_file))
+    assert result['changed'] is True, result
+    assert not result.get('warnings')
+    result = run_module('cs_ovs_provider', provider_args(fake_tls,
+                                                         api_verify_ssl_cert='/nonexistent.pem'))
+    assert result['msg'] == ('api_verify_ssl_cert: no such CA certificate file or directory '
+                             '(got /nonexistent.pem)')
+
+
+def test_tls_environment_variable_as_cs_reads_it(fake_tls, monkeypatch):
+    monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', 'true')
+    assert run_module('cs_ovs_provider', provider_args(fake_tls))['changed'] is True
+    monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', 'false')
+    result = run_module('cs_ovs_provider', provider_args(fake_tls))
+    assert result['failed'] is True and 'TLS certificate not accepted' in result['msg']
+    # An explicit option wins over the variable.
+    monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', 'true')
+    result = run_module('cs_ovs_provider', provider_args(fake_tls, validate_certs=True))
+    assert result['failed'] is True and 'TLS certificate not accepted' in result['msg']
+
+
+# ---------------------------------------------------------------- the connection on its own
+
+def api_for(fake, **kw):
+    return cloudstack_api.CloudStackApi(cs.CloudStack(endpoint=fake.url, key=API_KEY,
+                                                      secret=API_SECRET, timeout=5, **kw))
+
+
+def test_list_pages_as_the_server_sizes_them(fake):
+    api = api_for(fake)
+    assert [z['name'] for z in api.list('listZones', 'zone')] == ['zone1']
     fake.state['zones'] += [dict(fake.state['zones'][0], id='z2', name='zone2'),
                             dict(fake.state['zones'][0], id='z3', name='zone3')]
     fake.default_page_size = 2
     fake.calls[:] = []
-    assert [z['name'] for z in client.list('listZones', 'zone')] == ['zone1', 'zone2', 'zone3']
+    assert [z['name'] for z in api.list('listZones', 'zone')] == ['zone1', 'zone2', 'zone3']
     # First page as the server sizes it, then page 2 with that size.
     assert [(c[1].get('page'), c[1].get('pagesize')) for c in fake.calls] == [
         (None, None), ('2', '2')]
-    assert client.list('listZones', 'zone', name='nothing-like-this') == []
-    with pytest.raises(cloudstack_api.CloudStackApiError) as err:
-        client.call('createZone')
-    assert err.value.errorcode == 432 and err.value.http_status == 432
-    with pytest.raises(cloudstack_api.CloudStackApiError) as err:
-        client.call_async('configureOvsElement', 'ovselement', id=fake.state['nsps'][0]['id'],
-                          enabled=True)
-    assert err.value.errorcode == 431
+    assert api.list('listZones', 'zone', name='nothing-like-this') == []
 
 
-def test_job_outcome_shapes():
-    assert cloudstack_api.job_outcome('x', dict(jobstatus=0, jobid='j')) is None
-    assert cloudstack_api.job_outcome('x', dict(jobstatus=1, jobresult={'a': 1})) == {'a': 1}
-    with pytest.raises(cloudstack_api.CloudStackApiError) as err:
-        cloudstack_api.job_outcome('x', dict(jobstatus=2, jobresult=dict(errorcode=530,
-                                                                         errortext='boom')))
-    assert err.value.errorcode == 530 and 'boom' in str(err.value)
+def test_api_errors_name_the_command(fake):
+    api = api_for(fake)
+    with pytest.raises(cloudstack_api.CloudStackError) as err:
+        api.call('createZone')
+    assert err.value.command == 'createZone' and err.value.errorcode == 432
+    assert str(err.value).startswith('createZone: CloudStack error 432: The given command:'
+                                     'createZone does not exist')
+    with pytest.raises(cloudstack_api.CloudStackError) as err:
+        api.call_async('configureOvsElement', id=fake.state['nsps'][0]['id'], enabled=True)
+    assert err.value.errorcode == 431 and 'Invalid parameter id value' in str(err.value)
+
+
+def test_job_wait_is_bounded(fake):
+    fake.pending_polls = 10 ** 6
+    api = api_for(fake, job_timeout=1, poll_interval=0.1)
+    element = fake.state['ovs_elements'][0]['id']
+    with pytest.raises(cloudstack_api.CloudStackError) as err:
+        api.call_async('configureOvsElement', id=element, enabled=True)
+    assert str(err.value).startswith('configureOvsElement: job ')
+    assert str(err.value).endswith(' still pending after 1 s')
+
+
+def test_not_the_api(fake):
+    # api_url pointing at something that answers HTML (a web UI, a proxy's error page).
+    fake.answer_html = True
+    with pytest.raises(cloudstack_api.CloudStackError) as err:
+        api_for(fake).list('listZones', 'zone')
+    assert str(err.value) == ("listZones: api_url %s: JSON (application/json) was expected, "
+                              "got 'text/html'" % fake.url)

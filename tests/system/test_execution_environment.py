@@ -95,6 +95,8 @@ def test_introspected_dependencies_are_the_controllers(context, workdir):
     python = ' '.join(deps['python'])
     system = ' '.join(deps['system'])
     assert 'cs==3.4.1' in python and 'from collection ngine_io.cloudstack' in python
+    # cs_ovs_provider runs on the controller too (meta/execution-environment.yml).
+    assert [d for d in deps['python'] if d.startswith('cs') and 'cloudstack.ovs' in d], python
     assert 'openssh-client' in system and 'from collection cloudstack.ovs' in system
     for host_only in ('openvswitch', 'libvirt', 'ovsdbapp', 'qemu', 'ansible-core'):
         assert host_only not in python + system

@@ -46,9 +46,10 @@ def collections_path():
     return COLLECTIONS + ':' + proc.stdout.strip()
 
 
-def run_zone(collections_path, fake, *extra):
+def run_zone(collections_path, fake, *extra, **environment):
     env = dict(ANSIBLE_COLLECTIONS_PATH=collections_path, CLOUDSTACK_ENDPOINT=fake.url,
                CLOUDSTACK_KEY=API_KEY, CLOUDSTACK_SECRET=API_SECRET)
+    env.update(environment)
     return ansible('ansible-playbook', PLAYBOOK, '-e', 'cloudstack_zone=zone1', *extra, env=env)
 
 
@@ -127,6 +128,33 @@ def test_converge_then_idempotent(collections_path, fake):
     assert again.returncode == 0, again.stdout + again.stderr
     assert recap_changed(again.stdout) == (0, 0), again.stdout
     assert fake.writes() == []
+
+
+def test_self_signed_management_server(collections_path, fake_tls):
+    """The TLS options travel in the one module_defaults entry to the modules of both
+    collections, and CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY means the same to both."""
+    refused = run_zone(collections_path, fake_tls)
+    assert refused.returncode != 0
+    assert 'certificate verify failed' in refused.stdout, refused.stdout
+    assert fake_tls.calls == [] and fake_tls.tls_refused >= 1
+
+    proc = run_zone(collections_path, fake_tls, '-e', 'cloudstack_validate_certs=false')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    nsps = dict((n['name'], n['state']) for n in fake_tls.state['nsps'])
+    assert nsps == {'Ovs': 'Enabled', 'VirtualRouter': 'Enabled'}
+    assert len(fake_tls.state['network_offerings']) == 2
+
+    # Check mode reads everything (both collections) and finds nothing to change: verified
+    # against the certificate as the CA, then unverified through the environment variable.
+    for extra, environment in (
+            (('-e', 'cloudstack_api_verify_ssl_cert=%s' % fake_tls.ca_file), {}),
+            ((), dict(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY='true'))):
+        fake_tls.calls[:] = []
+        check = run_zone(collections_path, fake_tls, '--check', *extra, **environment)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert recap_changed(check.stdout) == (0, 0), check.stdout
+        assert 'listNetworkOfferings' in fake_tls.commands()
+        assert 'listOvsElements' in fake_tls.commands()
 
 
 def test_missing_zone_variable_fails_clearly(collections_path, fake):
