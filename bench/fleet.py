@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -462,10 +463,13 @@ def main():
     workdir = tempfile.mkdtemp(prefix='csovs-fleet-')
     started = time.monotonic()
     sweep_at = max([s for s in sizes if s <= 32] or [0])
-    rows = [measure_fleet(size, workdir, sweep=size == sweep_at) for size in sizes]
-    for row in rows:
-        row['t'] = measure_templating(row['hosts'], workdir) if row['hosts'] <= 64 else {}
-    port_rows = [measure_ports(count) for count in ports]
+    try:
+        rows = [measure_fleet(size, workdir, sweep=size == sweep_at) for size in sizes]
+        for row in rows:
+            row['t'] = measure_templating(row['hosts'], workdir) if row['hosts'] <= 64 else {}
+        port_rows = [measure_ports(count) for count in ports]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     meta = ('Measured %s UTC on %d cores (shared), MemAvailable %d MiB; `make bench-fleet`%s; '
             'total %.0f s.' % (time.strftime('%Y-%m-%d %H:%M', time.gmtime()), CORES,
                                mem_available_mib(), ' --quick' if args.quick else '',
