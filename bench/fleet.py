@@ -315,7 +315,8 @@ def table(rows, port_rows):
     for r in rows:
         f_target = 2 * r['p'] + r['raw_sum'] / CORES
         lines.append('| %d | %d | %d (%d) | %.1f s | %d | %.1f s | %.1f s | %.1f s | %.1f s | '
-                     '%.1f s | %.1f s | %.2f | %.2f | %.2f / %.2f s | %.2f / %.2f s | %.2f s | %.0f MiB |'
+                     '%.1f s | %.1f s | %.2f | %.2f | %.2f / %.2f s | %.2f / %.2f s | %.2f s | '
+                     '%.0f MiB |'
                      % (r['hosts'], r['forks'], r['ports'], r['ports_per_host'], r['f'],
                         r['f_failed'], r['f_cpu'], r['r'], r['r_cpu'], r['p'], r['p_cpu'],
                         r['p_cold'], r['r'] / r['p'],
