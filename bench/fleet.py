@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -314,7 +315,8 @@ def table(rows, port_rows):
     for r in rows:
         f_target = 2 * r['p'] + r['raw_sum'] / CORES
         lines.append('| %d | %d | %d (%d) | %.1f s | %d | %.1f s | %.1f s | %.1f s | %.1f s | '
-                     '%.1f s | %.1f s | %.2f | %.2f | %.2f / %.2f s | %.2f / %.2f s | %.2f s | %.0f MiB |'
+                     '%.1f s | %.1f s | %.2f | %.2f | %.2f / %.2f s | %.2f / %.2f s | %.2f s | '
+                     '%.0f MiB |'
                      % (r['hosts'], r['forks'], r['ports'], r['ports_per_host'], r['f'],
                         r['f_failed'], r['f_cpu'], r['r'], r['r_cpu'], r['p'], r['p_cpu'],
                         r['p_cold'], r['r'] / r['p'],
@@ -462,10 +464,13 @@ def main():
     workdir = tempfile.mkdtemp(prefix='csovs-fleet-')
     started = time.monotonic()
     sweep_at = max([s for s in sizes if s <= 32] or [0])
-    rows = [measure_fleet(size, workdir, sweep=size == sweep_at) for size in sizes]
-    for row in rows:
-        row['t'] = measure_templating(row['hosts'], workdir) if row['hosts'] <= 64 else {}
-    port_rows = [measure_ports(count) for count in ports]
+    try:
+        rows = [measure_fleet(size, workdir, sweep=size == sweep_at) for size in sizes]
+        for row in rows:
+            row['t'] = measure_templating(row['hosts'], workdir) if row['hosts'] <= 64 else {}
+        port_rows = [measure_ports(count) for count in ports]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     meta = ('Measured %s UTC on %d cores (shared), MemAvailable %d MiB; `make bench-fleet`%s; '
             'total %.0f s.' % (time.strftime('%Y-%m-%d %H:%M', time.gmtime()), CORES,
                                mem_available_mib(), ' --quick' if args.quick else '',
