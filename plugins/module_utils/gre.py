@@ -275,6 +275,11 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
         other_config=bridge_markers((current_bridge or {}).get('other_config'), key, bridge,
                                     host_id),
         external_ids={OWNER_KEY: OWNER_VALUE})
+    if current_bridge is not None and current_bridge.get('stp_enable'):
+        # CloudStack's setup_ovs_bridge turns STP on; on a full mesh it blocks tunnels, and the
+        # protected tunnel ports already keep the mesh loop-free (docs/gre_network.md).
+        ops.append(dict(op='set', table='Bridge', record=bridge, column='stp_enable',
+                        value=False))
 
     desired = {}
     for peer in network['peers']:
