@@ -377,10 +377,10 @@ def _check_trace(found, host, key, bridge, members, by_name):
     if not trace:
         return
     if trace.get('error'):
+        command = 'ovs-appctl ofproto/trace %s in_port=LOCAL,dl_dst=%s' % (bname,
+                                                                           gre.BROADCAST_MAC)
         found.add('trace-failed', name, '%s: ofproto/trace on %s failed: %s'
-                  % (name, bname, trace['error']), _on(name, 'ovs-appctl ofproto/trace %s '
-                                                        'in_port=LOCAL,dl_dst=ff:ff:ff:ff:ff:ff'
-                                                        % bname), key, port=bname)
+                  % (name, bname, trace['error']), _on(name, command), key, port=bname)
         return
     tunnels = _tunnel_ports(bridge)
     by_ip = dict((by_name[m]['underlay_ip'], m) for m in members)
@@ -393,12 +393,15 @@ def _check_trace(found, host, key, bridge, members, by_name):
             continue
         ip = by_name[member]['underlay_ip']
         count = copies.pop(ip, 0)
+        notes = local.get('notes') or []
+        if count == 0 and not notes:
+            notes = ['the trace gives no reason: OVS holds the port out of floods, as it does '
+                     'after spanning tree ran on the bridge']
         if count != 1:
             found.add('trace-broadcast', name,
                       '%s: a broadcast from a local port of %s leaves %d times for %s (%s)%s'
                       % (name, bname, count, member, ip,
-                         ': ' + '; '.join(local.get('notes') or []) if local.get('notes')
-                         else ''),
+                         ': ' + '; '.join(notes) if notes else ''),
                       _fix_mesh(name), key, member, bname, [_pair(key, name, member)])
     for ip, count in sorted(copies.items()):
         found.add('trace-broadcast', name,
@@ -463,8 +466,8 @@ def diagnose(hosts):
                          if held else 'not an address of this host'),
                       'move %s onto an OVS bridge of %s (ansible-playbook %s --limit %s, the '
                       'cloudbr role), or correct cloudstack_underlay_ip and run '
-                      'ansible-playbook %s' % (host['underlay_ip'], name, KVM_HOST, name,
-                                                GRE_MESH),
+                      'ansible-playbook %s'
+                      % (host['underlay_ip'], name, KVM_HOST, name, GRE_MESH),
                       pairs=[_pair(k, name, m) for k in host['networks'] for m in members[k]
                              if m != name])
         for key in host['networks']:
@@ -514,8 +517,8 @@ def diagnose(hosts):
 def picture(result, title='GRE mesh (red: broken host pair)'):
     """DOT source of the mesh: hosts, their network bridges, one link per host pair and network,
     red where the pair is broken (``mesh_picture.mesh_dot``, also used by the lab)."""
-    hosts = [dict(id=h['name'], label='%s (host id %d, %s)' % (h['name'], h['host_id'],
-                                                              h['underlay_ip']),
+    hosts = [dict(id=h['name'],
+                  label='%s (host id %d, %s)' % (h['name'], h['host_id'], h['underlay_ip']),
                   networks=[dict(key=k, label=gre.default_bridge(k)) for k in h['networks']])
              for h in result['hosts']]
     links = []

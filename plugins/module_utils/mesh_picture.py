@@ -47,13 +47,13 @@ def mesh_dot(title, hosts, links):
              '  edge %s;' % _attrs(fontname='Helvetica', fontsize='9')]
     for host in hosts:
         lines.append('  subgraph %s {' % _q('cluster_%s' % host['id']))
-        lines.append('    graph %s;' % _attrs(label=host['label'], style='rounded',
-                                               color='#555555'))
+        cluster = _attrs(label=host['label'], style='rounded', color='#555555')
+        lines.append('    graph %s;' % cluster)
         for net in host['networks']:
             bridge = _node_id(host['id'], net['key'])
-            lines.append('    %s %s;' % (_q(bridge), _attrs(label=net['label'], shape='box',
-                                                            style='filled', fillcolor='white',
-                                                            color=colors[net['key']])))
+            box = _attrs(label=net['label'], shape='box', style='filled', fillcolor='white',
+                         color=colors[net['key']])
+            lines.append('    %s %s;' % (_q(bridge), box))
             if net.get('vm_label'):
                 vm_node = _node_id(host['id'], net['key'], 'vm')
                 lines.append('    %s %s;' % (_q(vm_node), _attrs(label=net['vm_label'],

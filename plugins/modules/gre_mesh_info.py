@@ -76,13 +76,9 @@ EXAMPLES = r'''
     host_id: "{{ cloudstack_host_id }}"
   register: mesh_info
 
-- name: The zone report from every host's reading (run once, on the control node)
-  ansible.builtin.set_fact:
-    doctor: "{{ hosts | cloudstack.ovs.mesh_doctor_report }}"
-  run_once: true
-  vars:
-    hosts: >-
-      {{ ansible_play_hosts_all | map('extract', hostvars) | map(attribute='doctor_host') | list }}
+- name: Fail unless a broadcast from OVSTunnel1001 leaves on two tunnels
+  ansible.builtin.assert:
+    that: mesh_info.bridges.OVSTunnel1001.trace.broadcast.tunnels | length == 2
 '''
 
 RETURN = r'''

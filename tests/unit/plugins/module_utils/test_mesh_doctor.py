@@ -319,9 +319,9 @@ def test_report_has_findings_table_matrix_and_picture():
 
 
 def test_mesh_dot_quotes_and_draws_vms():
-    dot = mesh_dot('t "1"', [dict(id='h1', label='h1', networks=[
-        dict(key=5, label='OVSTunnel5', vm_label='VM 203.0.113.1')])],
-                   [dict(key=5, a='h1', b='h1', ok=False, label='a\\nb')])
+    hosts = [dict(id='h1', label='h1', networks=[
+        dict(key=5, label='OVSTunnel5', vm_label='VM 203.0.113.1')])]
+    dot = mesh_dot('t "1"', hosts, [dict(key=5, a='h1', b='h1', ok=False, label='a\\nb')])
     assert 'label="t \\"1\\""' in dot
     assert '"h1_vm_5" -- "h1_br_5";' in dot
     assert 'label="a\\nb"' in dot and dot.startswith('graph mesh {')
