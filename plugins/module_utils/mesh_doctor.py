@@ -336,7 +336,8 @@ def _check_bridge(found, host, key, bridge, members):
     if bridge.get('fail_mode') == 'secure' and not bridge.get('controllers'):
         found.add('fail-mode-secure', name,
                   '%s: %s has fail_mode=secure and no controller: the flow table is all it '
-                  'forwards by; after an ovs-vswitchd restart it drops everything' % (name, bname),
+                  'forwards by (switching to secure flushed it; an ovs-vswitchd restart empties '
+                  'it again) and without flows it drops everything' % (name, bname),
                   _on(name, 'ovs-vsctl del-fail-mode %s' % bname), key, port=bname,
                   pairs=everyone)
     if bridge.get('flows') is None:
