@@ -224,6 +224,16 @@ def test_each_bridge_fault_is_named_with_its_fix(change, kind, fix):
     assert set(f['host'] for f in result['findings']) == {'kvm3'}
 
 
+def test_unicast_flooded_because_the_mac_aged_out_is_no_finding():
+    hosts = zone()
+    entry = bridge(hosts, 'kvm1')['trace']['unicast'][0]
+    entry['tunnels'] = [dict(remote_ip=IP['kvm3'], key='1001'), dict(remote_ip=IP['kvm2'], key='1001')]
+    assert mesh_doctor.diagnose(hosts)['findings'] == []
+    entry['tunnels'] = [dict(remote_ip=IP['kvm3'], key='1001')] if entry['port'].endswith('-2') \
+        else [dict(remote_ip=IP['kvm2'], key='1001')]
+    assert kinds(mesh_doctor.diagnose(hosts)) == [('trace-unicast', 'kvm1', 1001)]
+
+
 def test_stale_flows_of_a_deleted_port_are_ignored():
     hosts = zone()
     br = bridge(hosts, 'kvm1')
