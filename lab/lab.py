@@ -12,8 +12,9 @@ What it proves, in order: every "VM" pair inside a guest network pings and nothi
 between networks; the underlay carries GRE with each network's key; a second run changes
 nothing; after a tunnel port is deleted and a bridge setting is changed behind the playbooks'
 back, a run repairs exactly those two; CloudStack's agent, replayed on every host, finds every
-bridge set up and changes nothing. The report (Markdown, and the mesh as SVG and PNG drawn
-with graphviz) goes to lab/out/.
+bridge set up and changes nothing; the mesh doctor (playbooks/mesh_doctor.yml) is clean,
+names three faults made behind its back with their fix, and is clean again after gre_mesh.yml.
+The report (Markdown, and the mesh as SVG and PNG drawn with graphviz) goes to lab/out/.
 """
 
 import argparse
@@ -30,10 +31,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
+sys.path.insert(0, os.path.join(ROOT, '.build', 'link'))  # the collection (make link)
+
 from testbed import Lab, TestbedError  # noqa: E402  (needs tests/ on sys.path)
 from testbed.agent import AgentReplay, replay_mesh  # noqa: E402
 from testbed.lab import check_capacity  # noqa: E402
 from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import (  # noqa: E402
+    mesh_dot,
+)
 
 RUN_DIR = os.path.join(HERE, 'run')
 OUT_DIR = os.path.join(HERE, 'out')
@@ -236,31 +242,70 @@ def dpdk_check(host):
     return ('OVS-DPDK and vhost-user ports', ok, detail)
 
 
+def doctor_step(lab, step):
+    """The mesh doctor (playbooks/mesh_doctor.yml, read-only): clean on the lab's mesh; three
+    faults made behind the playbooks' back each reported with its fix; clean after gre_mesh.yml.
+    Returns report rows; the doctor's reports go to lab/out/doctor-*/."""
+    def doctor(name):
+        out = os.path.join(OUT_DIR, 'doctor-%s' % name)
+        started = time.monotonic()
+        run_playbook('mesh_doctor.yml', ['-e', 'mesh_doctor_dir=%s' % out,
+                                         '-e', 'mesh_doctor_fail_on=never'])
+        with open(os.path.join(out, 'report.json')) as handle:
+            return json.load(handle), time.monotonic() - started
+
+    def errors(report):
+        return ', '.join('%s %s %s' % (f['host'], f['network'], f['kind'])
+                         for f in report['findings'] if f['severity'] == 'error') or 'none'
+
+    step('mesh doctor on the clean mesh (and one idempotent gre_mesh.yml run to compare)')
+    started = time.monotonic()
+    run_playbook('gre_mesh.yml')
+    mesh_time = time.monotonic() - started
+    clean, doctor_time = doctor('clean')
+    kvm1, kvm2, kvm3 = lab.hosts[:3]
+    faults = [(kvm1, ('--if-exists', 'del-port', 't1001-1-2'), 'tunnel-missing', 1001),
+              (kvm2, ('set', 'Interface', 't1001-2-3', 'options:remote_ip=192.0.2.99'),
+               'tunnel-wrong-remote-ip', 1001),
+              (kvm3, ('set', 'Bridge', 'OVSTunnel1002', 'stp_enable=true'), 'stp-on', 1002)]
+    step('mesh doctor: deleted tunnel on kvm1, wrong remote_ip on kvm2, STP on on kvm3')
+    for host, command, _kind, _key in faults:
+        host.ovs.vsctl(*command)
+    broken, _t = doctor('faults')
+    named = []
+    for host, _command, kind, key in faults:
+        fix = 'ansible-playbook cloudstack.ovs.gre_mesh --limit %s' % host.name
+        if any(f['kind'] == kind and f['host'] == host.name and f['network'] == key and
+               f['fix'] == fix for f in broken['findings']):
+            named.append('%s %s: %s -> `%s`' % (host.name, key, kind, fix))
+    step('mesh doctor after gre_mesh.yml')
+    run_playbook('gre_mesh.yml')
+    again, _t = doctor('repaired')
+    return [('doctor: clean mesh', clean['clean'], 'errors: %s; %d warnings'
+             % (errors(clean), clean['warnings'])),
+            ('doctor: 3 faults reported with their fix', len(named) == 3 and
+             set(f['host'] for f in broken['findings'] if f['severity'] == 'error') ==
+             set(h.name for h, _c, _k, _n in faults), '; '.join(named)),
+            ('doctor: clean after gre_mesh.yml', again['clean'], 'errors: %s' % errors(again)),
+            ('doctor run time', True, '%.1f s (one idempotent gre_mesh.yml run: %.1f s)'
+             % (doctor_time, mesh_time))]
+
+
 # ---------------------------------------------------------------------------- the report
 
 def draw_mesh(lab, tunnels, matrix, path_base, dpdk_host=None):
-    """The mesh as SVG and PNG: hosts, their OVSTunnel bridges, tunnels with keys, reachability."""
+    """The mesh as SVG and PNG: hosts, their OVSTunnel bridges, tunnels with keys, reachability
+    (the collection's one mesh drawing, module_utils/mesh_picture.py)."""
     import graphviz
 
-    dot = graphviz.Graph('mesh', engine='dot', format='svg')
-    dot.attr(label='cloudstack.ovs lab: GRE mesh (green: VMs in the network reach each other)',
-             labelloc='t', fontname='Helvetica', rankdir='LR', splines='true', nodesep='0.5')
-    dot.attr('node', fontname='Helvetica', fontsize='10')
-    dot.attr('edge', fontname='Helvetica', fontsize='9')
-    colors = {NETWORKS[0]: '#1f77b4', NETWORKS[1]: '#ff7f0e'}
-    for host in lab.hosts:
-        with dot.subgraph(name='cluster_%s' % host.name) as sub:
-            sub.attr(label='%s (host id %d, %s)%s' % (
-                host.name, host.host_id, host.mgmt_ip,
-                '\\nOVS-DPDK: csdpdk-1 (server), csdpdk-2 (client) on cloudbr1'
-                if host is dpdk_host else ''), style='rounded', color='#555555')
-            for key in NETWORKS:
-                sub.node('%s_%d' % (host.name, key), 'OVSTunnel%d' % key, shape='box',
-                         style='filled', fillcolor='white', color=colors[key])
-                sub.node('%s_vm%d' % (host.name, key), 'VM %s' % vm_ip(key, host),
-                         shape='ellipse', color=colors[key])
-                sub.edge('%s_vm%d' % (host.name, key), '%s_%d' % (host.name, key))
+    hosts = [dict(id=host.name, label='%s (host id %d, %s)%s' % (
+        host.name, host.host_id, host.mgmt_ip,
+        '\\nOVS-DPDK: csdpdk-1 (server), csdpdk-2 (client) on cloudbr1'
+        if host is dpdk_host else ''),
+        networks=[dict(key=key, label='OVSTunnel%d' % key, vm_label='VM %s' % vm_ip(key, host))
+                  for key in NETWORKS]) for host in lab.hosts]
     by_ip = dict((h.mgmt_ip, h) for h in lab.hosts)
+    links = []
     drawn = set()
     for host in lab.hosts:
         for tun in tunnels.get(host.name, []):
@@ -274,9 +319,10 @@ def draw_mesh(lab, tunnels, matrix, path_base, dpdk_host=None):
             drawn.add(pair)
             ok = matrix.get(((key, host.name), (key, peer.name))) and \
                 matrix.get(((key, peer.name), (key, host.name)))
-            dot.edge('%s_%d' % (host.name, key), '%s_%d' % (peer.name, key),
-                     label='GRE key %d' % key, color='#2ca02c' if ok else '#d62728',
-                     penwidth='2')
+            links.append(dict(key=key, a=host.name, b=peer.name, ok=bool(ok),
+                              label='GRE key %d' % key))
+    dot = graphviz.Source(mesh_dot('cloudstack.ovs lab: GRE mesh (green: VMs in the network '
+                                   'reach each other)', hosts, links), format='svg')
     svg = dot.render(path_base, cleanup=True)
     dot.format = 'png'
     png = dot.render(path_base, cleanup=True)
@@ -412,6 +458,7 @@ def up(args):
 
     step("agent replay: CloudStack's agent commands for every network on every host")
     checks.append(agent_replay_check(lab, vms))
+    checks.extend(doctor_step(lab, step))
 
     tunnels = tunnel_state(lab)
     step('drawing the mesh and writing the report to lab/out/')

@@ -35,6 +35,9 @@ description:
     Installed flows are compared with the wanted ones and replaced only when they differ, at once
     (C(ovs-ofctl --bundle replace-flows)). See C(docs/gre_network.md) for what is and is not
     mirrored from CloudStack.
+  - Spanning tree, which CloudStack's agent turns on, is turned off on the tunnel bridges (it blocks
+    tunnels of a full mesh); right after, every port's flood flag is toggled with OpenFlow port-mods
+    so ovs-vswitchd floods to the ports again (see C(docs/gre_network.md)).
   - Tunnel port names are CloudStack's, also when longer than 15 characters - GRE ports are no
     kernel interfaces on either datapath; flows refer to ports by number only (OpenFlow truncates
     port names to 15 characters). Bridge names must fit in 15 bytes (UTF-8).
@@ -214,7 +217,9 @@ diff:
 '''
 
 import os
+import re
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
@@ -239,6 +244,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text
 
 OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
+PORT_MOD_PROTOCOL = 'OpenFlow10'  # a port's no-flood flag exists in OpenFlow 1.0 only
 FLOW_READERS = 4
 
 
@@ -261,10 +267,10 @@ class Flows(object):
     def target(self, bridge):
         return 'unix:%s' % os.path.join(self.rundir, bridge + '.mgmt')
 
-    def _run(self, bridge, args, **kw):
+    def _run(self, bridge, args, protocol=OFCTL_PROTOCOL, **kw):
         # --timeout makes ovs-ofctl end itself (SIGALRM) when ovs-vswitchd does not answer.
         rc, out, err = self.module.run_command(
-            [self.ofctl, '-O', OFCTL_PROTOCOL, '--timeout=%d' % self.timeout] + args, **kw)
+            [self.ofctl, '-O', protocol, '--timeout=%d' % self.timeout] + args, **kw)
         if rc in (-signal.SIGALRM, 128 + signal.SIGALRM):
             raise OvsdbError('flows: no answer from ovs-vswitchd on bridge %s (%s) within %ss '
                              '(is ovs-vswitchd stopped or overloaded?)'
@@ -278,6 +284,37 @@ class Flows(object):
             raise OvsdbError('flows: cannot read the flows of bridge %s through %s: %s'
                              % (bridge, self.target(bridge), (err or out).strip()[:500]))
         return out
+
+    def reflood(self, bridge):
+        """Make ovs-vswitchd work out again which ports a flood may use.
+
+        Open vSwitch 3.1 keeps a port out of floods when spanning tree moved it to forwarding,
+        and still after STP is turned off (the system test of the mesh doctor shows it); a
+        port's flood flag toggled (OpenFlow port-mod, no OVSDB write) recomputes it. Ports
+        someone set to no-flood are left as they are.
+        """
+        deadline = time.time() + self.timeout
+        while True:
+            # ovs-vswitchd applies stp_enable=false after the transaction: the ports' STP
+            # states leave their descriptions then.
+            rc, out, err = self._run(bridge, ['dump-ports-desc', self.target(bridge)],
+                                     protocol=PORT_MOD_PROTOCOL)
+            if rc != 0:
+                raise OvsdbError('flows: cannot read the ports of bridge %s: %s'
+                                 % (bridge, (err or out).strip()))
+            if 'STP_' not in out or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        for ofport, config in re.findall(r'^\s*(\d+)\([^)]*\):.*?\n\s*config:\s*([^\n]*)', out,
+                                         re.M | re.S):
+            if 'NO_FLOOD' in config:
+                continue
+            for mode in ('no-flood', 'flood'):
+                rc, out2, err = self._run(bridge, ['mod-port', self.target(bridge), ofport, mode],
+                                          protocol=PORT_MOD_PROTOCOL)
+                if rc != 0:
+                    raise OvsdbError('flows: cannot set %s on port %s of bridge %s: %s'
+                                     % (mode, ofport, bridge, (err or out2).strip()))
 
     def replace(self, bridge, flows):
         rc, out, err = self._run(bridge, ['--bundle', 'replace-flows', self.target(bridge), '-'],
@@ -342,6 +379,11 @@ def main():
                                     for peer in net['peers'])
             if state == 'present' and ops and not module.check_mode:
                 ifaces = session.wait_ofports(wanted_names)
+                stp_off = [op['record'] for op in ops if op.get('column') == 'stp_enable']
+                if stp_off:
+                    ofctl = flows or Flows(module, rundir, p['timeout'])
+                    for bridge in stp_off:
+                        ofctl.reflood(bridge)
             else:
                 ifaces = {}
                 for bridge in bridges.values():

@@ -161,6 +161,15 @@ def test_converged_network_plans_nothing():
     assert diffs[0]['before'] == diffs[0]['after']
 
 
+def test_stp_found_on_is_turned_off():
+    br = tunnel_bridge(ports=[gre_port('t1001-1-2', 1001, '192.0.2.12'),
+                              gre_port('t1001-1-3', 1001, '192.0.2.13')])
+    br['stp_enable'] = True
+    ops, _diffs = plan({'OVSTunnel1001': br})
+    assert ops == [dict(op='set', table='Bridge', record='OVSTunnel1001', column='stp_enable',
+                        value=False)]
+
+
 def test_drift_is_repaired_and_unwanted_tunnels_purged_but_vm_ports_kept():
     br = tunnel_bridge(ports=[gre_port('t1001-1-2', 1001, '192.0.2.99', protected=False),
                               gre_port('t1001-1-7', 1001, '192.0.2.17', marker=False),

@@ -1,0 +1,317 @@
+#!/usr/bin/python
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r'''
+module: gre_mesh_info
+short_description: Read one host's side of the CloudStack GRE mesh for the mesh doctor (read-only)
+version_added: 0.2.0
+description:
+  - Reads, and never changes, what decides whether VMs of a GRE network on this host reach VMs on
+    the other hosts - every tunnel bridge (C(OVSTunnel<key>), or a bridge CloudStack or
+    M(cloudstack.ovs.gre_network) marked) with its ports, tunnel options, C(protected) flags,
+    C(stp_enable), C(rstp_enable), C(fail_mode) and controllers, its flow table, the host's
+    addresses and whether each sits on an OVS bridge, and whether CloudStack's agent considers
+    the bridge set up.
+  - "Forwarding is traced, not guessed: per bridge, C(ovs-appctl ofproto/trace) of a broadcast frame
+    from the bridge's local port (where does a copy leave: which tunnel endpoints, how many times),
+    of a broadcast coming in from each tunnel (it must not leave into another tunnel), and of a
+    unicast to every MAC address the bridge learned on a tunnel port (it must leave on that tunnel).
+    Tracing sends no packet and changes no state of the switch."
+  - The playbook C(cloudstack.ovs.mesh_doctor) runs it on every host and compares the hosts with
+    each other and with the inventory (filter C(cloudstack.ovs.mesh_doctor_report)).
+author:
+  - cloudstack.ovs contributors (@cloudstack-ovs)
+options:
+  host_id:
+    description:
+      - This host's CloudStack host id. Used for the agent's view (RV(bridges.agent_configured)); not
+        evaluated when not given.
+    type: int
+  bridges:
+    description:
+      - More bridges to read besides the tunnel bridges found on the switch (for a tunnel bridge with
+        a name of its own and no marker).
+    type: list
+    elements: str
+    default: []
+  trace:
+    description:
+      - Trace forwarding with C(ovs-appctl ofproto/trace). Needs ovs-vswitchd's control socket.
+    type: bool
+    default: true
+  max_unicast_traces:
+    description:
+      - At most this many learned MAC addresses are traced per bridge.
+    type: int
+    default: 16
+  ovs_rundir:
+    description:
+      - Directory of ovs-vswitchd's control socket and of the bridges' OpenFlow management sockets
+        (C(<bridge>.mgmt)).
+      - Default - the directory of the O(db) socket when O(db) is C(unix:), else C(/var/run/openvswitch).
+    type: path
+extends_documentation_fragment:
+  - cloudstack.ovs.ovsdb
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+requirements:
+  - ovsdbapp (on the managed host)
+  - ovs-ofctl and ovs-appctl (Open vSwitch), ip (iproute2, with C(-j))
+notes:
+  - Every ovs-ofctl and ovs-appctl call is bounded by O(timeout) seconds.
+seealso:
+  - module: cloudstack.ovs.gre_network
+  - module: cloudstack.ovs.ovs_info
+'''
+
+EXAMPLES = r'''
+- name: Read this host's side of the mesh
+  cloudstack.ovs.gre_mesh_info:
+    host_id: "{{ cloudstack_host_id }}"
+  register: mesh_info
+
+- name: Fail unless a broadcast from OVSTunnel1001 leaves on two tunnels
+  ansible.builtin.assert:
+    that: mesh_info.bridges.OVSTunnel1001.trace.broadcast.tunnels | length == 2
+'''
+
+RETURN = r'''
+host_id:
+  description: O(host_id) as given.
+  returned: always
+  type: int
+bridges:
+  description: The tunnel bridges by name, as the switch has them.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Bridge name.
+      type: str
+    datapath_type:
+      description: C(system) or C(netdev).
+      type: str
+    fail_mode:
+      description: C(standalone), C(secure) or null.
+      type: str
+    stp_enable:
+      description: Spanning tree on.
+      type: bool
+    rstp_enable:
+      description: Rapid spanning tree on.
+      type: bool
+    controllers:
+      description: Targets of the bridge's OpenFlow controllers.
+      type: list
+      elements: str
+    other_config:
+      description: The bridge's C(other_config) (CloudStack's markers).
+      type: dict
+    external_ids:
+      description: The bridge's C(external_ids).
+      type: dict
+    ports:
+      description: Ports by name, each with C(protected), C(external_ids) and C(interfaces) (by name,
+        each with C(type), C(options), C(ofport), C(link_state), C(error)).
+      type: dict
+    flows:
+      description: The flow table (C(ovs-ofctl --no-names --no-stats dump-flows)), one line per flow;
+        null when it could not be read (see C(flows_error)).
+      type: list
+      elements: str
+    flows_error:
+      description: Why the flows could not be read, or null.
+      type: str
+    agent_configured:
+      description: Whether CloudStack's agent, reading C(other_config:ovs-host-setup) as it does,
+        considers the bridge set up for O(host_id); null without O(host_id).
+      type: bool
+    trace:
+      description:
+        - The forwarding traces (when O(trace=true)) - C(broadcast) (from the local port), C(from_tunnels)
+          (a broadcast from each tunnel port), C(unicast) (to each learned MAC on a tunnel port), each with
+          C(tunnels) (every encapsulated copy, C(remote_ip) and C(key)), C(actions) (the datapath actions)
+          and C(notes); C(error) when tracing failed.
+      type: dict
+  sample:
+    OVSTunnel1001:
+      name: OVSTunnel1001
+      stp_enable: false
+      fail_mode: null
+      flows: ["priority=0 actions=NORMAL"]
+      agent_configured: true
+addresses:
+  description: The host's IPv4 and IPv6 addresses (link-local ones left out), each with the interface
+    and whether that interface is an OVS internal port (a bridge's own device).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {ifname: cloudbr0, address: 192.0.2.11, prefixlen: 24, ovs: true}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
+    agent_considers_configured,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
+    BROADCAST_MAC,
+    CS_HOST_SETUP,
+    flow_lines,
+    is_tunnel_port,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_doctor import (
+    is_tunnel_bridge,
+    ovs_addresses,
+    parse_fdb,
+    parse_trace,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    OvsdbError,
+    OvsdbSession,
+    bridge_data,
+    ovsdb_argument_spec,
+    run_guarded,
+    validate_db,
+)
+
+OFCTL_PROTOCOL = 'OpenFlow14'
+# A locally administered source address for the traced frames (tracing never learns it).
+TRACE_SRC_MAC = '02:00:00:00:00:01'
+
+
+def default_rundir(db):
+    kind, target = validate_db(db)
+    if kind == 'unix':
+        return os.path.dirname(target)
+    return '/var/run/openvswitch'
+
+
+class Reader(object):
+    """ovs-ofctl, ovs-appctl and ip, each bounded by the module's timeout; read-only calls only."""
+
+    def __init__(self, module, rundir, timeout):
+        self.module = module
+        self.rundir = rundir
+        self.timeout = timeout
+        self.ofctl = module.get_bin_path('ovs-ofctl', required=True)
+        self.appctl = module.get_bin_path('ovs-appctl', required=module.params['trace'])
+        self.ip = module.get_bin_path('ip', required=True)
+
+    def _run(self, cmd):
+        return self.module.run_command(cmd, environ_update=dict(OVS_RUNDIR=self.rundir))
+
+    def flows(self, bridge):
+        rc, out, err = self._run([self.ofctl, '-O', OFCTL_PROTOCOL, '--no-names', '--no-stats',
+                                  '--timeout=%d' % self.timeout, 'dump-flows',
+                                  'unix:%s' % os.path.join(self.rundir, bridge + '.mgmt')])
+        if rc != 0:
+            return None, (err or out).strip() or 'rc=%d' % rc
+        return flow_lines(out), None
+
+    def appctl_call(self, *args):
+        rc, out, err = self._run([self.appctl, '--timeout=%d' % self.timeout] + list(args))
+        if rc != 0:
+            raise OvsdbError('ovs-appctl %s: %s' % (' '.join(args), (err or out).strip()))
+        return out
+
+    def trace(self, bridge, flow):
+        return parse_trace(self.appctl_call('ofproto/trace', bridge, flow))
+
+    def addresses(self):
+        rc, out, err = self.module.run_command([self.ip, '-j', 'addr', 'show'])
+        if rc != 0:
+            raise OvsdbError('addresses: ip -j addr show failed: %s' % (err or out).strip())
+        return out
+
+
+def trace_bridge(reader, bridge, max_unicast):
+    """The three traces of one bridge (see the module's description)."""
+    name = bridge['name']
+    tunnels = {}
+    for pname, port in bridge['ports'].items():
+        if pname != name and is_tunnel_port(port):
+            for iface in port['interfaces'].values():
+                if iface.get('ofport') and iface['ofport'] > 0:
+                    tunnels[iface['ofport']] = pname
+    result = dict(broadcast=None, from_tunnels=[], unicast=[], error=None)
+    try:
+        result['broadcast'] = reader.trace(name, 'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                                           % (TRACE_SRC_MAC, BROADCAST_MAC))
+        for ofport, pname in sorted(tunnels.items()):
+            entry = reader.trace(name, 'in_port=%d,dl_src=%s,dl_dst=%s'
+                                 % (ofport, TRACE_SRC_MAC, BROADCAST_MAC))
+            entry['port'] = pname
+            result['from_tunnels'].append(entry)
+        learned = [e for e in parse_fdb(reader.appctl_call('fdb/show', name))
+                   if e['port'] in tunnels][:max_unicast]
+        for entry in learned:
+            traced = reader.trace(name, 'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                                  % (TRACE_SRC_MAC, entry['mac']))
+            traced.update(mac=entry['mac'], port=tunnels[entry['port']])
+            result['unicast'].append(traced)
+    except OvsdbError as exc:
+        result['error'] = str(exc)
+    return result
+
+
+def main():
+    argument_spec = dict(
+        host_id=dict(type='int'),
+        bridges=dict(type='list', elements='str', default=[]),
+        trace=dict(type='bool', default=True),
+        max_unicast_traces=dict(type='int', default=16),
+        ovs_rundir=dict(type='path'),
+    )
+    argument_spec.update(ovsdb_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+
+    def run():
+        if p['host_id'] is not None and p['host_id'] < 1:
+            module.fail_json(msg='host_id: must be a positive CloudStack host id (got %r)'
+                             % p['host_id'])
+        if p['max_unicast_traces'] < 0:
+            module.fail_json(msg='max_unicast_traces: must be 0 or more (got %r)'
+                             % p['max_unicast_traces'])
+        rundir = p['ovs_rundir'] or default_rundir(p['db'])
+        reader = Reader(module, rundir, p['timeout'])
+        with OvsdbSession(module) as session:
+            rows = list(session.api.tables['Bridge'].rows.values())
+            internal = set(i.name for i in session.api.tables['Interface'].rows.values()
+                           if i.type == 'internal')
+            bridges = {}
+            for row in rows:
+                data = bridge_data(row)
+                if not (is_tunnel_bridge(data) or row.name in p['bridges']):
+                    continue
+                data['rstp_enable'] = bool(row.rstp_enable)
+                data['controllers'] = sorted(c.target for c in row.controller)
+                bridges[row.name] = data
+        missing = [b for b in p['bridges'] if b not in bridges]
+        if missing:
+            module.fail_json(msg='bridges: no such bridge: %s' % ', '.join(missing))
+        for name, data in bridges.items():
+            data['flows'], data['flows_error'] = reader.flows(name)
+            setup = data['other_config'].get(CS_HOST_SETUP)
+            data['agent_configured'] = (None if p['host_id'] is None
+                                        else agent_considers_configured(setup, p['host_id']))
+            data['trace'] = (trace_bridge(reader, data, p['max_unicast_traces'])
+                             if p['trace'] else None)
+        return dict(changed=False, host_id=p['host_id'], bridges=bridges,
+                    addresses=ovs_addresses(reader.addresses(), internal))
+
+    module.exit_json(**run_guarded(module, run))
+
+
+if __name__ == '__main__':
+    main()

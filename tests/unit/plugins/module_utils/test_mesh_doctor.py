@@ -1,0 +1,337 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""The mesh doctor's pure analysis: trace and fdb parsing, findings per kind, pair matrix,
+report and picture."""
+
+import copy
+
+import pytest
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_doctor
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import desired_flows
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import mesh_dot
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ParamError
+
+FIX = 'ansible-playbook cloudstack.ovs.gre_mesh --limit '
+IP = {'kvm1': '192.0.2.11', 'kvm2': '192.0.2.12', 'kvm3': '192.0.2.13'}
+
+# Real ovs-appctl ofproto/trace output (Open vSwitch 3.1, userspace datapath), shortened.
+TRACE_LOCAL = ('''Flow: in_port=LOCAL,vlan_tci=0x0000,dl_src=02:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff
+
+bridge("OVSTunnel1001")
+-----------------------
+ 0. priority 0
+    NORMAL
+     -> no learned MAC for destination, flooding
+     -> output to native tunnel
+     -> tunneling to 192.0.2.12 via cloudbr0
+
+Final flow: unchanged
+{ACTIONS}
+''').format(ACTIONS=(
+    'Datapath actions: clone(tnl_push(tnl_port(4),header(size=42,type=3,eth(dst=ca:6c:ff:10:b9:'
+    'e1,src=22:9b:a7:52:8d:2a,dl_type=0x0800),ipv4(src=192.0.2.11,dst=192.0.2.12,proto=47,tos=0'
+    ',ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x6558),key=0x3e9)),out_port(2)),1),clone(tnl'
+    '_push(tnl_port(4),header(size=42,type=3,eth(dst=0a:1f:52:9f:a0:52,src=22:9b:a7:52:8d:2a,dl'
+    '_type=0x0800),ipv4(src=192.0.2.11,dst=192.0.2.13,proto=47,tos=0,ttl=64,frag=0x4000),gre((f'
+    'lags=0x2000,proto=0x6558),key=0x3e9)),out_port(2)),1),5'
+))
+TRACE_FROM_TUNNEL = '''Flow: in_port=1,vlan_tci=0x0000,dl_src=02:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff
+
+bridge("OVSTunnel1001")
+-----------------------
+ 0. priority 0
+    NORMAL
+     -> no learned MAC for destination, flooding
+     >> Flow is between protected ports, skipping output.
+
+Final flow: unchanged
+Datapath actions: 3,5
+'''
+TRACE_KERNEL = ('Datapath actions: set(tunnel(tun_id=0x3e9,dst=192.0.2.12,ttl=64,tp_dst=0,'
+                'flags(df|key))),3,set(tunnel(tun_id=0x3e9,dst=192.0.2.13,ttl=64,tp_dst=0,'
+                'flags(df|key))),3\n')
+FDB = ''' port  VLAN  MAC                Age
+    1     0  6e:3f:d7:41:a0:c9    2
+    2     0  d6:42:78:93:6d:0c    1
+LOCAL     0  9a:41:36:7b:de:47    1
+'''
+
+
+def test_parse_trace_userspace_kernel_and_protected():
+    local = mesh_doctor.parse_trace(TRACE_LOCAL)
+    assert local['tunnels'] == [dict(remote_ip='192.0.2.12', key='1001'),
+                                dict(remote_ip='192.0.2.13', key='1001')]
+    from_tunnel = mesh_doctor.parse_trace(TRACE_FROM_TUNNEL)
+    assert from_tunnel['tunnels'] == [] and from_tunnel['actions'] == '3,5'
+    assert from_tunnel['notes'] == ['Flow is between protected ports, skipping output.']
+    kernel = mesh_doctor.parse_trace(TRACE_KERNEL)
+    assert [t['remote_ip'] for t in kernel['tunnels']] == ['192.0.2.12', '192.0.2.13']
+    assert all(t['key'] == '1001' for t in kernel['tunnels'])
+
+
+def test_parse_fdb():
+    assert mesh_doctor.parse_fdb(FDB) == [
+        dict(port=1, vlan=0, mac='6e:3f:d7:41:a0:c9'), dict(port=2, vlan=0, mac='d6:42:78:93:6d:0c'),
+        dict(port='LOCAL', vlan=0, mac='9a:41:36:7b:de:47')]
+
+
+def test_ovs_addresses_marks_bridge_devices():
+    ip_json = [
+        {'ifname': 'eth0', 'addr_info': [{'family': 'inet', 'local': '10.0.0.1', 'prefixlen': 8}]},
+        {'ifname': 'cloudbr0', 'addr_info': [
+            {'family': 'inet', 'local': '192.0.2.11', 'prefixlen': 24, 'scope': 'global'},
+            {'family': 'inet6', 'local': 'fe80::1', 'prefixlen': 64, 'scope': 'link'}]}]
+    assert mesh_doctor.ovs_addresses(ip_json, {'cloudbr0', 'OVSTunnel1001'}) == [
+        dict(ifname='eth0', address='10.0.0.1', prefixlen=8, ovs=False),
+        dict(ifname='cloudbr0', address='192.0.2.11', prefixlen=24, ovs=True)]
+
+
+def test_tunnel_bridge_and_key_detection():
+    assert mesh_doctor.bridge_key(dict(name='OVSTunnel1001')) == 1001
+    assert mesh_doctor.bridge_key(dict(name='br-x', other_config={'gre_key': 'OVSTunnel7'})) == 7
+    assert mesh_doctor.bridge_key(dict(name='br-x', other_config={})) is None
+    assert mesh_doctor.is_tunnel_bridge(dict(name='OVSTunnel5', ports={}))
+    assert mesh_doctor.is_tunnel_bridge(dict(name='gre0', ports={'t5-1-2': {}}))
+    assert not mesh_doctor.is_tunnel_bridge(dict(name='cloudbr0', ports={'eth0': {}}))
+
+
+# ---------------------------------------------------------------- a zone built by hand
+
+def _iface(name, type_, options, ofport):
+    return dict(name=name, type=type_, options=options, ofport=ofport, external_ids={},
+                other_config={}, link_state='up', admin_state='up', error=None,
+                mac_in_use=None)
+
+
+def _port(name, type_='gre', options=None, ofport=1, protected=True):
+    return dict(name=name, tag=None, trunks=[], vlan_mode=None, protected=protected,
+                external_ids={'cloudstack-ovs-owner': 'gre_network'}, other_config={},
+                interfaces={name: _iface(name, type_, options or {}, ofport)})
+
+
+def _bridge(host_id, key, peers):
+    name = 'OVSTunnel%d' % key
+    ports = {name: _port(name, 'internal', ofport=65534, protected=False)}
+    ofports = {}
+    for i, (peer_id, ip) in enumerate(peers):
+        pname = 't%d-%d-%d' % (key, host_id, peer_id)
+        ports[pname] = _port(pname, options=dict(key=str(key), remote_ip=ip), ofport=i + 1)
+        ofports[pname] = i + 1
+    push = [dict(remote_ip=ip, key=str(key)) for _i, ip in peers]
+    return dict(
+        name=name, datapath_type='netdev', fail_mode=None, stp_enable=False, rstp_enable=False,
+        controllers=[], other_config={'gre_key': str(key), 'is-ovs-tun-network': 'True',
+                                      'ovs-host-setup': '-1,%d,-1' % host_id},
+        external_ids={}, ports=ports, flows=desired_flows(ofports), flows_error=None,
+        trace=dict(broadcast=dict(tunnels=push, actions='', notes=[]),
+                   from_tunnels=[dict(port=p, tunnels=[], actions='', notes=[])
+                                 for p in sorted(ofports)],
+                   unicast=[dict(mac='02:00:00:00:0%d:01' % pid, port='t%d-%d-%d'
+                                 % (key, host_id, pid), tunnels=[dict(remote_ip=ip, key=str(key))],
+                                 actions='', notes=[]) for pid, ip in peers],
+                   error=None))
+
+
+def zone(keys=(1001,)):
+    hosts = []
+    for index, name in enumerate(sorted(IP)):
+        host_id = index + 1
+        peers = [(i + 1, IP[n]) for i, n in enumerate(sorted(IP)) if n != name]
+        info = dict(host_id=host_id, addresses=[
+            dict(ifname='cloudbr0', address=IP[name], prefixlen=24, ovs=True)],
+            bridges=dict(('OVSTunnel%d' % k, _bridge(host_id, k, peers)) for k in keys))
+        hosts.append(dict(name=name, host_id=host_id, underlay_ip=IP[name], networks=list(keys),
+                          info=info))
+    return hosts
+
+
+def bridge(hosts, name, key=1001):
+    return next(h for h in hosts if h['name'] == name)['info']['bridges']['OVSTunnel%d' % key]
+
+
+def kinds(result):
+    return sorted(set((f['kind'], f['host'], f['network']) for f in result['findings']))
+
+
+def test_clean_zone_is_clean():
+    result = mesh_doctor.diagnose(zone(keys=(1001, 1002)))
+    assert result['findings'] == [] and result['clean']
+    assert all(p['ok'] for net in result['networks'].values() for p in net['pairs'])
+    assert len(result['networks'][1001]['pairs']) == 3
+
+
+def test_deleted_tunnel_is_missing_and_breaks_only_its_pair():
+    hosts = zone()
+    br = bridge(hosts, 'kvm1')
+    del br['ports']['t1001-1-2']
+    br['trace']['broadcast']['tunnels'] = [dict(remote_ip=IP['kvm3'], key='1001')]
+    result = mesh_doctor.diagnose(hosts)
+    assert kinds(result) == [('trace-broadcast', 'kvm1', 1001), ('tunnel-missing', 'kvm1', 1001)]
+    missing = [f for f in result['findings'] if f['kind'] == 'tunnel-missing'][0]
+    assert missing['fix'] == FIX + 'kvm1' and missing['peer'] == 'kvm2'
+    assert missing['port'] == 't1001-1-2'
+    pairs = dict(((p['a'], p['b']), p['ok']) for p in result['networks'][1001]['pairs'])
+    assert pairs == {('kvm1', 'kvm2'): False, ('kvm1', 'kvm3'): True, ('kvm2', 'kvm3'): True}
+
+
+def test_wrong_remote_ip_names_whose_address_it_is():
+    hosts = zone()
+    options = bridge(hosts, 'kvm2')['ports']['t1001-2-3']['interfaces']['t1001-2-3']['options']
+    options['remote_ip'] = IP['kvm1']
+    result = mesh_doctor.diagnose(hosts)
+    found = [f for f in result['findings'] if f['kind'] == 'tunnel-wrong-remote-ip']
+    assert len(found) == 1 and found[0]['host'] == 'kvm2' and found[0]['peer'] == 'kvm3'
+    assert "192.0.2.11 is kvm1's address" in found[0]['what']
+    assert found[0]['fix'] == FIX + 'kvm2'
+
+
+@pytest.mark.parametrize('change, kind, fix', [
+    (lambda b: b.update(stp_enable=True), 'stp-on', FIX + 'kvm3'),
+    (lambda b: b.update(rstp_enable=True), 'stp-on',
+     'on kvm3: ovs-vsctl set Bridge OVSTunnel1001 rstp_enable=false'),
+    (lambda b: b.update(fail_mode='secure'), 'fail-mode-secure',
+     'on kvm3: ovs-vsctl del-fail-mode OVSTunnel1001'),
+    (lambda b: b.update(flows=['priority=0 actions=NORMAL']), 'flows-missing', FIX + 'kvm3'),
+    (lambda b: b.update(flows=b['flows'] + ['priority=1000,in_port=1,dl_dst=ff:ff:ff:ff:ff:ff '
+                                            'actions=drop']), 'flows-differ', FIX + 'kvm3'),
+    (lambda b: b['ports']['t1001-3-1'].update(protected=False), 'tunnel-not-protected',
+     FIX + 'kvm3'),
+    (lambda b: b['ports']['t1001-3-1']['interfaces']['t1001-3-1']['options'].update(key='7'),
+     'tunnel-wrong-key', FIX + 'kvm3'),
+    (lambda b: b['ports']['t1001-3-1']['interfaces']['t1001-3-1'].update(type='vxlan'),
+     'tunnel-wrong-type', FIX + 'kvm3'),
+    (lambda b: b['ports']['t1001-3-1']['interfaces']['t1001-3-1'].update(
+        error='could not add network device'), 'tunnel-error', FIX + 'kvm3'),
+    (lambda b: b['ports']['t1001-3-1']['interfaces']['t1001-3-1']['options'].update(
+        local_ip='192.0.2.99'), 'endpoint-mismatch', FIX + 'kvm3'),
+    (lambda b: b['trace']['from_tunnels'][0].update(
+        tunnels=[dict(remote_ip=IP['kvm2'], key='1001')]), 'trace-tunnel-to-tunnel',
+     FIX + 'kvm3'),
+    (lambda b: b['trace']['unicast'][0].update(tunnels=[]), 'trace-unicast', FIX + 'kvm3'),
+    (lambda b: b['trace']['broadcast']['tunnels'].append(dict(remote_ip=IP['kvm1'], key='1001')),
+     'trace-broadcast', FIX + 'kvm3'),
+])
+def test_each_bridge_fault_is_named_with_its_fix(change, kind, fix):
+    hosts = zone()
+    change(bridge(hosts, 'kvm3'))
+    result = mesh_doctor.diagnose(hosts)
+    found = [f for f in result['findings'] if f['kind'] == kind]
+    assert found and all(f['host'] == 'kvm3' and f['network'] == 1001 for f in found), \
+        result['findings']
+    assert found[0]['fix'] == fix
+    assert not result['clean']
+    assert set(f['host'] for f in result['findings']) == {'kvm3'}
+
+
+def test_unicast_flooded_because_the_mac_aged_out_is_no_finding():
+    hosts = zone()
+    entry = bridge(hosts, 'kvm1')['trace']['unicast'][0]
+    entry['tunnels'] = [dict(remote_ip=IP['kvm3'], key='1001'), dict(remote_ip=IP['kvm2'], key='1001')]
+    assert mesh_doctor.diagnose(hosts)['findings'] == []
+    entry['tunnels'] = [dict(remote_ip=IP['kvm3'], key='1001')] if entry['port'].endswith('-2') \
+        else [dict(remote_ip=IP['kvm2'], key='1001')]
+    assert kinds(mesh_doctor.diagnose(hosts)) == [('trace-unicast', 'kvm1', 1001)]
+
+
+def test_stale_flows_of_a_deleted_port_are_ignored():
+    hosts = zone()
+    br = bridge(hosts, 'kvm1')
+    br['flows'] = br['flows'] + ['priority=1000,in_port=9,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL']
+    assert mesh_doctor.diagnose(hosts)['findings'] == []
+
+
+def test_endpoint_not_on_an_ovs_bridge_breaks_every_pair_of_that_host():
+    hosts = zone(keys=(1001, 1002))
+    hosts[1]['info']['addresses'] = [dict(ifname='eth0', address=IP['kvm2'], prefixlen=24,
+                                          ovs=False)]
+    result = mesh_doctor.diagnose(hosts)
+    assert kinds(result) == [('endpoint-not-on-ovs', 'kvm2', None)]
+    assert 'held on eth0, not an OVS bridge' in result['findings'][0]['what']
+    assert 'cloudstack.ovs.kvm_host --limit kvm2' in result['findings'][0]['fix']
+    for key in (1001, 1002):
+        pairs = dict(((p['a'], p['b']), p['ok']) for p in result['networks'][key]['pairs'])
+        assert pairs == {('kvm1', 'kvm2'): False, ('kvm1', 'kvm3'): True,
+                         ('kvm2', 'kvm3'): False}
+
+
+def test_missing_network_extra_network_and_unreadable_host():
+    hosts = zone(keys=(1001, 1002))
+    del hosts[2]['info']['bridges']['OVSTunnel1002']          # kvm3 never got 1002
+    hosts[0]['networks'] = [1001]                              # kvm1 no longer carries 1002
+    hosts[1]['info'] = None                                    # kvm2 unreachable
+    hosts[1]['error'] = 'Failed to connect to the host via ssh'
+    result = mesh_doctor.diagnose(hosts)
+    got = kinds(result)
+    assert ('bridge-missing', 'kvm3', 1002) in got
+    assert ('network-extra', 'kvm1', 1002) in got
+    assert ('host-unreadable', 'kvm2', None) in got
+    extra = [f for f in result['findings'] if f['kind'] == 'network-extra'][0]
+    assert extra['severity'] == 'warning' and 'state=absent' in extra['fix']
+    # kvm1 still has tunnels to kvm2/kvm3 in 1002 bridges, but that network is no longer its
+    assert result['networks'][1002]['hosts'] == ['kvm2', 'kvm3']
+    unreadable = [f for f in result['findings'] if f['kind'] == 'host-unreadable'][0]
+    assert 'ssh' in unreadable['what']
+
+
+def test_tunnel_to_a_host_that_is_no_peer_is_extra():
+    hosts = zone()
+    hosts[2]['networks'] = []                                  # kvm3 left network 1001
+    hosts[2]['info']['bridges'] = {}
+    result = mesh_doctor.diagnose(hosts)
+    assert ('tunnel-extra', 'kvm1', 1001) in kinds(result)
+    assert ('tunnel-extra', 'kvm2', 1001) in kinds(result)
+    assert ('trace-broadcast', 'kvm1', 1001) in kinds(result)  # a copy still goes to kvm3
+
+
+def test_agent_view_is_a_warning_by_the_agents_own_rule():
+    hosts = zone()
+    bridge(hosts, 'kvm2')['other_config']['ovs-host-setup'] = '2'   # printed "2": no match
+    result = mesh_doctor.diagnose(hosts)
+    assert kinds(result) == [('agent-not-configured', 'kvm2', 1001)]
+    assert result['clean'] and result['warnings'] == 1
+    assert result['findings'][0]['fix'] == FIX + 'kvm2'
+
+
+def test_trace_failure_is_a_warning():
+    hosts = zone()
+    bridge(hosts, 'kvm1')['trace'] = dict(error='ovs-appctl: cannot connect')
+    result = mesh_doctor.diagnose(hosts)
+    assert kinds(result) == [('trace-failed', 'kvm1', 1001)] and result['clean']
+
+
+def test_bad_input_names_the_field():
+    with pytest.raises(ParamError, match=r'^hosts\[1\]\.underlay_ip:'):
+        mesh_doctor.diagnose([dict(name='a', host_id=1, underlay_ip='192.0.2.1'),
+                              dict(name='b', host_id=2, underlay_ip='nohost')])
+    with pytest.raises(ParamError, match=r'^hosts\[1\]\.name: duplicate'):
+        mesh_doctor.diagnose([dict(name='a', host_id=1, underlay_ip='192.0.2.1'),
+                              dict(name='a', host_id=2, underlay_ip='192.0.2.2')])
+    with pytest.raises(ParamError, match=r'^hosts:'):
+        mesh_doctor.diagnose([])
+
+
+def test_report_has_findings_table_matrix_and_picture():
+    hosts = zone()
+    del bridge(hosts, 'kvm1')['ports']['t1001-1-2']
+    result = mesh_doctor.diagnose(copy.deepcopy(hosts))
+    text = mesh_doctor.markdown(result)
+    assert text.startswith('# Mesh doctor report\n\nBROKEN: 1 error(s)')
+    assert '| error | kvm1 | 1001 | `tunnel-missing` |' in text
+    assert '`ansible-playbook cloudstack.ovs.gre_mesh --limit kvm1` |' in text
+    assert '| kvm1 | - | broken: kvm1: tunnel missing | ok |' in text
+    assert '![GRE mesh](mesh.svg)' in text
+    dot = mesh_doctor.picture(result)
+    assert dot.count('#d62728') == 2  # the broken link: line and label
+    assert dot.count('color="#2ca02c"') == 2
+    clean = mesh_doctor.markdown(mesh_doctor.diagnose(zone()), image='')
+    assert 'CLEAN' in clean and 'None.' in clean and '![' not in clean
+
+
+def test_mesh_dot_quotes_and_draws_vms():
+    hosts = [dict(id='h1', label='h1', networks=[
+        dict(key=5, label='OVSTunnel5', vm_label='VM 203.0.113.1')])]
+    dot = mesh_dot('t "1"', hosts, [dict(key=5, a='h1', b='h1', ok=False, label='a\\nb')])
+    assert 'label="t \\"1\\""' in dot
+    assert '"h1_vm_5" -- "h1_br_5";' in dot
+    assert 'label="a\\nb"' in dot and dot.startswith('graph mesh {')
