@@ -156,7 +156,6 @@ addresses:
     - {ifname: cloudbr0, address: 192.0.2.11, prefixlen: 24, ovs: true}
 '''
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -181,29 +180,18 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     bridge_data,
     ovsdb_argument_spec,
     run_guarded,
-    validate_db,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import Ofctl, default_rundir
 
-OFCTL_PROTOCOL = 'OpenFlow14'
 # A locally administered source address for the traced frames (tracing never learns it).
 TRACE_SRC_MAC = '02:00:00:00:00:01'
 
 
-def default_rundir(db):
-    kind, target = validate_db(db)
-    if kind == 'unix':
-        return os.path.dirname(target)
-    return '/var/run/openvswitch'
-
-
-class Reader(object):
+class Reader(Ofctl):
     """ovs-ofctl, ovs-appctl and ip, each bounded by the module's timeout; read-only calls only."""
 
     def __init__(self, module, rundir, timeout):
-        self.module = module
-        self.rundir = rundir
-        self.timeout = timeout
-        self.ofctl = module.get_bin_path('ovs-ofctl', required=True)
+        super(Reader, self).__init__(module, rundir, timeout)
         self.appctl = module.get_bin_path('ovs-appctl', required=module.params['trace'])
         self.ip = module.get_bin_path('ip', required=True)
 
@@ -211,9 +199,10 @@ class Reader(object):
         return self.module.run_command(cmd, environ_update=dict(OVS_RUNDIR=self.rundir))
 
     def flows(self, bridge):
-        rc, out, err = self._run([self.ofctl, '-O', OFCTL_PROTOCOL, '--no-names', '--no-stats',
-                                  '--timeout=%d' % self.timeout, 'dump-flows',
-                                  'unix:%s' % os.path.join(self.rundir, bridge + '.mgmt')])
+        try:
+            rc, out, err = self.dump_flows(bridge)
+        except OvsdbError as exc:
+            return None, str(exc)  # a hung ovs-vswitchd is a finding, not the end of the read
         if rc != 0:
             return None, (err or out).strip() or 'rc=%d' % rc
         return flow_lines(out), None

@@ -216,9 +216,7 @@ diff:
   type: dict
 '''
 
-import os
 import re
-import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -239,47 +237,22 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     describe_op,
     ovsdb_argument_spec,
     run_guarded,
-    validate_db,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import (
+    PORT_MOD_PROTOCOL,
+    Ofctl,
+    default_rundir,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text
 
-OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
-PORT_MOD_PROTOCOL = 'OpenFlow10'  # a port's no-flood flag exists in OpenFlow 1.0 only
 FLOW_READERS = 4
 
 
-def default_rundir(db):
-    kind, target = validate_db(db)
-    if kind == 'unix':
-        return os.path.dirname(target)
-    return '/var/run/openvswitch'
-
-
-class Flows(object):
-    """ovs-ofctl on the bridges' management sockets, each call bounded by ``timeout``."""
-
-    def __init__(self, module, rundir, timeout):
-        self.module = module
-        self.rundir = rundir
-        self.timeout = timeout
-        self.ofctl = module.get_bin_path('ovs-ofctl', required=True)
-
-    def target(self, bridge):
-        return 'unix:%s' % os.path.join(self.rundir, bridge + '.mgmt')
-
-    def _run(self, bridge, args, protocol=OFCTL_PROTOCOL, **kw):
-        # --timeout makes ovs-ofctl end itself (SIGALRM) when ovs-vswitchd does not answer.
-        rc, out, err = self.module.run_command(
-            [self.ofctl, '-O', protocol, '--timeout=%d' % self.timeout] + args, **kw)
-        if rc in (-signal.SIGALRM, 128 + signal.SIGALRM):
-            raise OvsdbError('flows: no answer from ovs-vswitchd on bridge %s (%s) within %ss '
-                             '(is ovs-vswitchd stopped or overloaded?)'
-                             % (bridge, self.target(bridge), self.timeout))
-        return rc, out, err
+class Flows(Ofctl):
+    """The flow tables of the tunnel bridges (see module_utils/ofctl.py for the bounds)."""
 
     def dump(self, bridge):
-        rc, out, err = self._run(bridge, ['--no-names', '--no-stats', 'dump-flows',
-                                          self.target(bridge)])
+        rc, out, err = self.dump_flows(bridge)
         if rc != 0:
             raise OvsdbError('flows: cannot read the flows of bridge %s through %s: %s'
                              % (bridge, self.target(bridge), (err or out).strip()[:500]))
@@ -297,8 +270,8 @@ class Flows(object):
         while True:
             # ovs-vswitchd applies stp_enable=false after the transaction: the ports' STP
             # states leave their descriptions then.
-            rc, out, err = self._run(bridge, ['dump-ports-desc', self.target(bridge)],
-                                     protocol=PORT_MOD_PROTOCOL)
+            rc, out, err = self.run(bridge, ['dump-ports-desc', self.target(bridge)],
+                                    protocol=PORT_MOD_PROTOCOL)
             if rc != 0:
                 raise OvsdbError('flows: cannot read the ports of bridge %s: %s'
                                  % (bridge, (err or out).strip()))
@@ -310,15 +283,15 @@ class Flows(object):
             if 'NO_FLOOD' in config:
                 continue
             for mode in ('no-flood', 'flood'):
-                rc, out2, err = self._run(bridge, ['mod-port', self.target(bridge), ofport, mode],
-                                          protocol=PORT_MOD_PROTOCOL)
+                rc, out2, err = self.run(bridge, ['mod-port', self.target(bridge), ofport, mode],
+                                         protocol=PORT_MOD_PROTOCOL)
                 if rc != 0:
                     raise OvsdbError('flows: cannot set %s on port %s of bridge %s: %s'
                                      % (mode, ofport, bridge, (err or out2).strip()))
 
     def replace(self, bridge, flows):
-        rc, out, err = self._run(bridge, ['--bundle', 'replace-flows', self.target(bridge), '-'],
-                                 data='\n'.join(flows) + '\n', binary_data=True)
+        rc, out, err = self.run(bridge, ['--bundle', 'replace-flows', self.target(bridge), '-'],
+                                data='\n'.join(flows) + '\n', binary_data=True)
         if rc != 0:
             raise OvsdbError('flows: replacing the flows of bridge %s failed (nothing changed, '
                              'the bundle is atomic): %s' % (bridge, (err or out).strip()[:500]))

@@ -1,0 +1,54 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""ovs-ofctl on a bridge's management socket, every call bounded by the module's timeout.
+
+Flows and OpenFlow port state are not in OVSDB: ``gre_network`` writes them and
+``gre_mesh_info`` reads them through ovs-ofctl. Both find the sockets the same way (the run
+directory of the OVSDB socket they were given, or ``ovs_rundir``) and both must not hang on a
+stopped ovs-vswitchd: ``--timeout`` makes ovs-ofctl end itself with SIGALRM, reported here as a
+clear error naming the bridge.
+"""
+
+import os
+import signal
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbError, validate_db
+
+OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
+PORT_MOD_PROTOCOL = 'OpenFlow10'  # a port's no-flood flag exists in OpenFlow 1.0 only
+DEFAULT_RUNDIR = '/var/run/openvswitch'
+
+
+def default_rundir(db):
+    """ovs-vswitchd's run directory: beside a ``unix:`` OVSDB socket, else the packaged one."""
+    kind, target = validate_db(db)
+    if kind == 'unix':
+        return os.path.dirname(target)
+    return DEFAULT_RUNDIR
+
+
+class Ofctl(object):
+    """Bounded ovs-ofctl calls on the bridges of one ovs-vswitchd."""
+
+    def __init__(self, module, rundir, timeout):
+        self.module = module
+        self.rundir = rundir
+        self.timeout = timeout
+        self.ofctl = module.get_bin_path('ovs-ofctl', required=True)
+
+    def target(self, bridge):
+        return 'unix:%s' % os.path.join(self.rundir, bridge + '.mgmt')
+
+    def run(self, bridge, args, protocol=OFCTL_PROTOCOL, **kw):
+        """``ovs-ofctl -O <protocol> --timeout=<timeout> <args>``; (rc, out, err)."""
+        rc, out, err = self.module.run_command(
+            [self.ofctl, '-O', protocol, '--timeout=%d' % self.timeout] + list(args), **kw)
+        if rc in (-signal.SIGALRM, 128 + signal.SIGALRM):
+            raise OvsdbError('flows: no answer from ovs-vswitchd on bridge %s (%s) within %ss '
+                             '(is ovs-vswitchd stopped or overloaded?)'
+                             % (bridge, self.target(bridge), self.timeout))
+        return rc, out, err
+
+    def dump_flows(self, bridge):
+        """The bridge's flow table as ``dump-flows`` prints it (no names, no counters)."""
+        return self.run(bridge, ['--no-names', '--no-stats', 'dump-flows', self.target(bridge)])
