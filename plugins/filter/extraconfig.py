@@ -3,12 +3,14 @@
 """Filters for CloudStack's VM extraconfig and its DPDK rules.
 
 Each filter is documented in its own ``plugins/filter/<name>.yml``; the logic lives in
-``module_utils/extraconfig.py`` (shared with the ``vm_extraconfig`` module).
+``module_utils/extraconfig_codec.py`` (the API string) and ``module_utils/dpdk_vm.py``
+(DPDK sections, offerings and VM rules), shared with the ``vm_extraconfig`` module.
 """
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig as ec
+from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk_vm
+from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig_codec as ec
 
 
 def _guarded(func):
@@ -40,34 +42,34 @@ def dpdk_hugepages_xml(page_size=None):
     """The dpdk-hugepages section XML; the input is the huge page size or none."""
     if page_size in ('', None):
         page_size = None
-    return ec.dpdk_hugepages_xml(page_size)
+    return dpdk_vm.dpdk_hugepages_xml(page_size)
 
 
 @_guarded
 def dpdk_numa_xml(memory, cpus=None, vcpus=None, unit='MiB', mode='host-passthrough', cell_id=0,
                   mem_access='shared'):
     """The dpdk-numa section XML for the VM's memory and vCPUs."""
-    return ec.dpdk_numa_xml(memory, cpus=cpus, vcpus=vcpus, unit=unit, mode=mode, cell_id=cell_id,
-                            mem_access=mem_access)
+    return dpdk_vm.dpdk_numa_xml(memory, cpus=cpus, vcpus=vcpus, unit=unit, mode=mode, cell_id=cell_id,
+                                 mem_access=mem_access)
 
 
 @_guarded
 def service_offering_details(sections, vhost_user_mode='server', validate=True, output='list'):
     """The serviceofferingdetails of createServiceOffering for a DPDK offering."""
-    return ec.service_offering_details(sections, vhost_user_mode=vhost_user_mode, validate=validate,
-                                       output=output)
+    return dpdk_vm.service_offering_details(sections, vhost_user_mode=vhost_user_mode, validate=validate,
+                                            output=output)
 
 
 @_guarded
 def is_dpdk_vm(vm, hosts=None, offerings=None):
     """CloudStack's rule: is this VM a DPDK VM?"""
-    return ec.is_dpdk_vm(vm, hosts, offerings)
+    return dpdk_vm.is_dpdk_vm(vm, hosts, offerings)
 
 
 @_guarded
 def dpdk_migration_targets(vm, hosts, offerings=None):
     """The hosts a VM may live-migrate to under CloudStack's DPDK rule."""
-    return ec.dpdk_migration_targets(vm, hosts, offerings)
+    return dpdk_vm.dpdk_migration_targets(vm, hosts, offerings)
 
 
 class FilterModule(object):

@@ -29,6 +29,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     validate_choice,
     validate_ifname,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.safe_xml import indent, parse_fragment
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
     check_element_depth,
     validate_abs_path,
@@ -322,38 +323,19 @@ def interface_element(path, guest_mode, mac=None, model='virtio', extra=None):
 
 
 def parse_fragments(field, text):
-    """Elements of an XML fragment (one or more sibling elements, no declarations)."""
-    if not isinstance(text, str):
-        raise ParamError('%s: must be an XML string (got %r)' % (field, text))
-    if '<!' in text or '<?' in text:
-        raise ParamError('%s: declarations, DOCTYPE and processing instructions are not allowed '
-                         '(got %r)' % (field, text))
-    try:
-        wrapper = ET.fromstring('<fragment>%s</fragment>' % text)
-    except ET.ParseError as exc:
-        raise ParamError('%s: not well-formed XML: %s (got %r)' % (field, exc, text))
-    if (wrapper.text or '').strip() or any((child.tail or '').strip() for child in wrapper):
+    """Elements of an XML fragment (one or more sibling elements), parsed by the one safe
+    XML parser (safe_xml.parse_fragment: no markup declarations)."""
+    elements, stray, _prefixes = parse_fragment(text, field)
+    if stray:
         raise ParamError('%s: text outside elements is not allowed (got %r)' % (field, text))
-    return check_element_depth(field, list(wrapper))
+    return check_element_depth(field, elements)
 
 
 def interface_xml(path, guest_mode, mac=None, model='virtio', extra=None):
     """The interface element as text, indented like ``virsh dumpxml``."""
     element = interface_element(path, guest_mode, mac, model, extra)
-    _indent(element)
+    indent(element)
     return ET.tostring(element, encoding='unicode').rstrip() + '\n'
-
-
-def _indent(element, level=0):
-    pad = '\n' + '  ' * (level + 1)
-    if len(element):
-        element.text = pad
-        for child in element:
-            _indent(child, level + 1)
-            child.tail = pad
-        element[-1].tail = '\n' + '  ' * level
-    elif element.text is not None and not element.text.strip():
-        element.text = None
 
 
 # ---------------------------------------------------------------- the dpdk host capability
@@ -364,6 +346,9 @@ _JAVA_TRUE = ('true', 'yes', 'y', 'on', '1')
 
 def cloudstack_dpdk_capability(properties):
     """Whether the agent reports the ``dpdk`` capability, from agent.properties as a dict.
+
+    The host-side question; dpdk_vm.is_dpdk_host() answers the management server's one
+    (does a listHosts entry carry the capability the agent reported).
 
     The agent sets ``dpdkSupport`` when ``network.bridge.type`` is ``openvswitch`` (compared
     upper-cased, absent means ``native``) and ``openvswitch.dpdk.enabled`` converts to true;

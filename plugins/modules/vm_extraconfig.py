@@ -165,7 +165,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig as ec
+from ansible_collections.cloudstack.ovs.plugins.module_utils import domain_merge
+from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig_codec as ec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.safe_xml import secret_values
 from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import narrow_no_log
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
     ParamError,
@@ -188,7 +190,7 @@ def sections_from_param(value, allowed):
     items = ec.normalize_sections(value, 'extraconfig')
     details = {}
     for position, (title, xml) in enumerate(items, start=1):
-        key = ec.KEY_PREFIX + (title if title is not None else str(position))
+        key = ec.detail_key(title, position)
         if key in details:
             raise ec.ExtraConfigError('extraconfig: section %d (%s): duplicate key' % (position, key))
         details[key] = xml.strip('\n')
@@ -259,7 +261,7 @@ def main():
         module.fail_json(msg=str(exc))
     secrets = set()
     for text in section_texts(p['extraconfig']):
-        secrets |= ec.secret_values(text)
+        secrets |= secret_values(text)
     if secrets:
         # A section holds a password: the whole option stays hidden, and the password
         # wherever else it shows (sections, messages).
@@ -307,14 +309,14 @@ def run(module, conn, details, allowed):
     # The persistent definition of a persistent domain; what runs for a transient one.
     current = dom.XMLDesc(secure | libvirt.VIR_DOMAIN_XML_INACTIVE) if persistent else dom.XMLDesc(secure)
     # The domain's own passwords (XML_SECURE shows them) stay out of every output too.
-    module.no_log_values.update(ec.secret_values(current))
-    plan = ec.plan_domain(current, details, p['state'], allowed)
+    module.no_log_values.update(secret_values(current))
+    plan = domain_merge.plan_domain(current, details, p['state'], allowed)
 
     stored = plan['xml']
     if plan['changed'] and not module.check_mode:
         conn.defineXML(plan['xml'])
         stored = dom.XMLDesc(secure | libvirt.VIR_DOMAIN_XML_INACTIVE)
-    not_kept = ec.missing_sections(stored, details) if p['state'] == 'present' else []
+    not_kept = domain_merge.missing_sections(stored, details) if p['state'] == 'present' else []
     for key in not_kept:
         module.warn('%s: libvirt did not keep this section as given (unknown elements are dropped, values are '
                     'normalised); write it in the form libvirt stores' % key)
@@ -324,7 +326,7 @@ def run(module, conn, details, allowed):
     restart_required = False
     if active:
         live = dom.XMLDesc(secure)
-        missing_live = ec.missing_sections(live, details)
+        missing_live = domain_merge.missing_sections(live, details)
         if p['state'] == 'present':
             restart_required = bool(set(missing_live) - set(not_kept))
         else:

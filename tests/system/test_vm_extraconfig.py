@@ -24,7 +24,10 @@ collection_on_path()
 
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig as ec  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig_codec as ec  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk_vm as dv  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils import domain_merge as dm  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils import safe_xml as sx  # noqa: E402
 from ansible_collections.cloudstack.ovs.plugins.modules import vm_extraconfig  # noqa: E402
 
 SEED = ('dpdk-hugepages%3A%0A%3CmemoryBacking%3E%0A%20%20%20%3Chugepages%3E%0A%20%20%20%20%3C%2Fhugepages%3E'
@@ -65,13 +68,13 @@ def test_test_driver_running_domain_needs_restart(test_conn):
     assert again['changed'] is False and again['actions'] == []
     assert again['restart_required'] is True          # still running with the old definition
     stored = test_conn.lookupByName('test').XMLDesc(INACTIVE)
-    assert ec.missing_sections(stored, ec.decode(SEED)) == []
+    assert dm.missing_sections(stored, ec.decode(SEED)) == []
 
 
 def test_test_driver_check_mode_changes_nothing(test_conn):
     before = test_conn.lookupByName('test').XMLDesc(INACTIVE)
     result = run_inproc(dict(uri='test:///default', domain='test',
-                             extraconfig={'dpdk-numa': ec.dpdk_numa_xml(64, vcpus=2)}), check_mode=True)
+                             extraconfig={'dpdk-numa': dv.dpdk_numa_xml(64, vcpus=2)}), check_mode=True)
     assert result['changed'] is True and result['actions'] == ['add <cpu> to domain root']
     assert test_conn.lookupByName('test').XMLDesc(INACTIVE) == before
 
@@ -163,7 +166,7 @@ def test_qemu_present_absent_idempotent(private_libvirtd, qemu_domain):
     assert first['actions'] == ['add <memoryBacking> to domain root', 'replace <cpu> in domain root']
     assert 'n0tsecr' not in json.dumps(first['diff'])
     stored = dom.XMLDesc(INACTIVE)
-    root, _p = ec.parse_document(stored)
+    root, _p = sx.parse_document(stored)
     assert len(root.findall('cpu')) == 1 and root.find('cpu').get('mode') == 'host-passthrough'
     assert root.find('cpu/numa/cell').get('memAccess') == 'shared'
     assert root.find('memoryBacking/hugepages') is not None
@@ -176,7 +179,7 @@ def test_qemu_present_absent_idempotent(private_libvirtd, qemu_domain):
     gone = run_module('vm_extraconfig', dict(args, state='absent'))
     assert gone['changed'] is True
     assert sorted(gone['actions']) == ['remove <cpu> from domain root', 'remove <memoryBacking> from domain root']
-    root, _p = ec.parse_document(dom.XMLDesc(INACTIVE))
+    root, _p = sx.parse_document(dom.XMLDesc(INACTIVE))
     assert root.find('memoryBacking') is None
     assert run_module('vm_extraconfig', dict(args, state='absent'))['changed'] is False
 
@@ -188,7 +191,7 @@ def test_qemu_dpdk_interface_goes_into_vhost_user_interface(private_libvirtd, qe
     first = run_module('vm_extraconfig', args)
     assert first['changed'] is True, first
     assert first['actions'] == ['add <driver> to vhost-user interface 52:54:00:00:70:01']
-    root, _p = ec.parse_document(dom.XMLDesc(INACTIVE))
+    root, _p = sx.parse_document(dom.XMLDesc(INACTIVE))
     vhost, user = root.findall('devices/interface')
     assert vhost.find('driver').get('queues') == '2' and user.find('driver') is None
     assert run_module('vm_extraconfig', args)['changed'] is False
@@ -258,7 +261,7 @@ def test_playbook_with_filters_and_module(private_libvirtd, qemu_domain):
              path], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
             timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    root, _p = ec.parse_document(dom.XMLDesc(INACTIVE))
+    root, _p = sx.parse_document(dom.XMLDesc(INACTIVE))
     assert root.find('memoryBacking/hugepages') is not None
 
 

@@ -9,7 +9,9 @@ from jinja2 import Environment, StrictUndefined
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudstack.ovs.plugins.filter import extraconfig as filters
-from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig as ec
+from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig_codec as ec
+from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk_vm as dv
+from ansible_collections.cloudstack.ovs.plugins.module_utils import safe_xml as sx
 
 SEED = ('dpdk-hugepages%3A%0A%3CmemoryBacking%3E%0A%20%20%20%3Chugepages%3E%0A%20%20%20%20%3C%2Fhugepages%3E'
         '%0A%3C%2FmemoryBacking%3E%0A%0Adpdk-numa%3A%0A%3Ccpu%20mode%3D%22host-passthrough%22%3E%0A%20%20%20'
@@ -52,7 +54,7 @@ def test_encode_from_builders_in_jinja(env):
     out = render(env, "{{ {'dpdk-hugepages': none | dpdk_hugepages_xml,"
                       " 'dpdk-numa': 9216 | dpdk_numa_xml} | extraconfig_encode }}")
     decoded = ec.decode(out)
-    assert ec.canonical_xml(decoded['extraconfig-dpdk-numa']) == ec.canonical_xml(
+    assert sx.canonical_xml(decoded['extraconfig-dpdk-numa']) == sx.canonical_xml(
         ec.decode(SEED)['extraconfig-dpdk-numa'])
     assert out.startswith('dpdk-hugepages%3A%0A%3CmemoryBacking%3E')
 
@@ -121,10 +123,10 @@ def test_numa_errors_are_filter_errors():
 
 def test_offering_details_from_mapping(env):
     details = filters.service_offering_details({'dpdk-hugepages': '<memoryBacking><hugepages/></memoryBacking>',
-                                                'dpdk-numa': ec.dpdk_numa_xml(9216)})
+                                                'dpdk-numa': dv.dpdk_numa_xml(9216)})
     assert details == [
         {'key': 'extraconfig-dpdk-hugepages', 'value': '%3CmemoryBacking%3E%3Chugepages%2F%3E%3C%2FmemoryBacking%3E'},
-        {'key': 'extraconfig-dpdk-numa', 'value': ec.url_encode(ec.dpdk_numa_xml(9216))},
+        {'key': 'extraconfig-dpdk-numa', 'value': ec.url_encode(dv.dpdk_numa_xml(9216))},
         {'key': 'DPDK-VHOSTUSER', 'value': 'server'},
     ]
 
