@@ -11,7 +11,7 @@ import shlex
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 
 def cpu_list_to_mask(value, online=None, name='cpu list'):

@@ -6,7 +6,7 @@
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_doctor
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 
 def mesh_doctor_report(hosts, image='mesh.svg'):

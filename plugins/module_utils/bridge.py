@@ -6,14 +6,16 @@ Shared by ``ovs_bridge`` and by modules that own bridges of their own (the GRE
 mesh's ``OVSTunnel<key>`` bridges).
 """
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     DATAPATH_TYPES,
     FAIL_MODES,
-    ParamError,
     map_ops,
-    normalize_map,
     plan_map,
     validate_choice,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    ParamError,
+    normalize_map,
     validate_ifname,
 )
 

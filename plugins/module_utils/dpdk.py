@@ -22,17 +22,17 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
-    ParamError,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     map_ops,
     plan_map,
     validate_choice,
-    validate_ifname,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.safe_xml import indent, parse_fragment
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    ParamError,
     check_element_depth,
     validate_abs_path,
+    validate_ifname,
 )
 
 PORT_PREFIX = 'csdpdk-'

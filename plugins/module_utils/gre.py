@@ -17,11 +17,13 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import plan_
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
     agent_considers_configured,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
-    ParamError,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     map_ops,
     plan_map,
     validate_choice,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    ParamError,
     validate_ifname,
 )
 

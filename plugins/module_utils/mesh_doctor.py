@@ -20,7 +20,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent im
     agent_considers_configured,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import mesh_dot
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 GRE_MESH = 'cloudstack.ovs.gre_mesh'
 KVM_HOST = 'cloudstack.ovs.kvm_host'

@@ -1,13 +1,13 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""The one place that talks to OVSDB (through ovsdbapp).
+"""The one place that talks to OVSDB (through ovsdbapp): the session.
 
 Modules use it in three steps:
 
 1. ``OvsdbSession(module)`` connects (or fails with a message naming ``db``) and
    ``snapshot()`` returns the current state as plain dicts;
-2. pure functions (here and in the modules' own module_utils) turn that state and
-   the parameters into a list of *ops* — small dicts such as
+2. pure functions (``ovsdb_ops.py`` and the modules' own module_utils, none of which imports
+   ovsdbapp) turn that state and the parameters into a list of *ops* — small dicts such as
    ``{'op': 'set', 'table': 'Bridge', 'record': 'br0', 'column': 'fail_mode', 'value': 'secure'}``;
 3. ``session.apply(ops)`` runs every op in one OVSDB transaction (never in check mode).
 
@@ -24,7 +24,8 @@ Under faults (see ``docs/failure-modes.md``):
 * writers take the OVSDB lock ``cloudstack_ovs`` before they read, so two runs of these modules
   are serialised; a plan is checked against the database when it is committed (the rows it read
   must be unchanged, and ovsdbapp's commands ``verify`` the columns they rewrite, as ovs-vsctl
-  does). On a conflict nothing is committed and ``run_guarded`` plans again from a fresh read.
+  does). On a conflict nothing is committed and ``run_guarded`` (``ovsdb_ops.py``) plans again
+  from a fresh read.
 """
 
 import os
@@ -35,16 +36,20 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-# Parameter checks live in validate.py; imported here too, where modules have always found them.
-# pylint: disable-next=unused-import
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (  # noqa: F401
-    IFNAME_MAX,
-    ParamError,
-    check_text,
-    normalize_map,
-    ovs_str,
-    validate_ifname,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
+    DEFAULT_DB,
+    ConflictError,
+    OvsdbError,
+    bridge_data,
+    describe_op,
+    interface_data,
+    open_vswitch_data,
+    ovs_view,
+    plan_view,
+    summarize_ops,
+    validate_db,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 OVSDBAPP_IMPORT_ERROR = None
 try:
@@ -141,61 +146,15 @@ else:
                 return 'error', 'the lock %s was lost' % LOCK_NAME
             return 'error', txn.get_error() if status == txn.ERROR else status
 
-DEFAULT_DB = 'unix:/var/run/openvswitch/db.sock'
 SCHEMA = 'Open_vSwitch'
-DATAPATH_TYPES = ('system', 'netdev')
-FAIL_MODES = ('standalone', 'secure')
 # Counters ovs-vswitchd rewrites every few seconds; no module reads them, and with thousands of
 # interfaces they are most of what a full read of the database has to parse.
 UNMONITORED_COLUMNS = ('statistics', 'rstp_statistics')
 # The OVSDB lock every writing module takes before it reads: runs of these modules one at a time.
 LOCK_NAME = 'cloudstack_ovs'
-# How many times a plan is made again when the database changed under it.
-CONFLICT_RETRIES = 3
-# How many changes an error message names (all of them with -vvv).
-SHOWN_OPS = 3
-# Interface columns ovs-vswitchd writes: not part of what a plan depends on.
-STATUS_KEYS = ('ofport', 'link_state', 'admin_state', 'error', 'mac_in_use')
 POLL = 0.05
 # Bytes of small control messages (echo replies) that may be queued after a transaction.
 UNSENT_SLACK = 4096
-
-
-def ovsdb_argument_spec():
-    """Argument spec of the options documented in the ``cloudstack.ovs.ovsdb`` fragment."""
-    return dict(
-        db=dict(type='str', default=DEFAULT_DB),
-        timeout=dict(type='int', default=10),
-        wait=dict(type='bool', default=True),
-        ssl_private_key=dict(type='path'),
-        ssl_certificate=dict(type='path'),
-        ssl_ca_cert=dict(type='path'),
-    )
-
-
-class OvsdbError(Exception):
-    """A failure talking to OVSDB; the message is meant for the operator.
-
-    ``changed`` is true when the database took (or may have taken) a change before the failure;
-    ``detail`` is what the message leaves out, shown with -vvv.
-    """
-
-    def __init__(self, msg, changed=False, detail=None):
-        super().__init__(msg)
-        self.changed = changed
-        self.detail = detail
-
-
-class ConflictError(OvsdbError):
-    """The database changed between the read and the commit; nothing was committed."""
-
-
-def summarize_ops(ops, shown=SHOWN_OPS):
-    """``'N changes (first, second, third and N-3 more)'`` for an error message."""
-    lines = [describe_op(op) for op in ops[:shown]]
-    more = len(ops) - len(lines)
-    text = '; '.join(lines) + (' and %d more' % more if more > 0 else '')
-    return '%d change%s (%s)' % (len(ops), '' if len(ops) == 1 else 's', text)
 
 
 def _bounded(func, timeout, message):
@@ -221,186 +180,6 @@ def _bounded(func, timeout, message):
     if 'error' in box:
         raise box['error']
     return box.get('result')
-
-
-# ---------------------------------------------------------------- validation
-
-def validate_choice(field, value, choices):
-    if value is not None and value not in choices:
-        raise ParamError('%s: %r is not one of %s' % (field, value, ', '.join(choices)))
-    return value
-
-
-def validate_db(db):
-    """Check the syntax of an OVS connection string; return (kind, target)."""
-    if not isinstance(db, str) or ':' not in db:
-        raise ParamError("db: %r is not an OVSDB connection string "
-                         "(unix:<path>, tcp:<ip>:<port> or ssl:<ip>:<port>)" % (db,))
-    check_text('db', db)
-    kind, _sep, rest = db.partition(':')
-    if kind == 'unix':
-        if not rest:
-            raise ParamError('db: %r names no socket path' % (db,))
-        return kind, rest
-    if kind in ('tcp', 'ssl'):
-        host, sep, port = rest.rpartition(':')
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ParamError('db: %r needs the form %s:<ip>:<port>' % (db, kind))
-        return kind, (host.strip('[]'), int(port))
-    raise ParamError("db: %r uses %r; only unix:, tcp: and ssl: are supported" % (db, kind))
-
-
-# ---------------------------------------------------------------- pure planning helpers
-
-def plan_map(current, desired, purge=False):
-    """Work out how a map column has to change.
-
-    ``desired`` maps keys to strings, or to ``None`` for "remove this key".
-    Keys not named are kept unless ``purge``.
-    Returns ``(after, set_keys, removed_keys)``: the resulting map, the keys to
-    write (with their values) and the keys to delete.
-    """
-    current = dict(current or {})
-    desired = desired or {}
-    to_set = {}
-    to_remove = []
-    for key, val in desired.items():
-        if val is None:
-            if key in current:
-                to_remove.append(key)
-        elif current.get(key) != val:
-            to_set[key] = val
-    if purge:
-        for key in current:
-            if key not in desired and key not in to_remove:
-                to_remove.append(key)
-    after = dict(current)
-    after.update(to_set)
-    for key in to_remove:
-        after.pop(key, None)
-    return after, to_set, sorted(to_remove)
-
-
-def map_ops(table, record, column, to_set, to_remove):
-    """Ops that change only the named keys of a map column."""
-    ops = []
-    if to_set:
-        ops.append(dict(op='set', table=table, record=record, column=column, value=dict(to_set)))
-    if to_remove:
-        ops.append(dict(op='remove_keys', table=table, record=record, column=column,
-                        keys=list(to_remove)))
-    return ops
-
-
-def describe_op(op):
-    """One line per op for the ``actions`` a module returns."""
-    kind = op['op']
-    if kind == 'add_bridge':
-        return 'add bridge %s' % op['bridge']
-    if kind == 'del_bridge':
-        return 'delete bridge %s' % op['bridge']
-    if kind == 'add_port':
-        return 'add port %s to bridge %s' % (op['port'], op['bridge'])
-    if kind == 'del_port':
-        return 'delete port %s from bridge %s' % (op['port'], op['bridge'])
-    if kind == 'set':
-        value = op['value']
-        if isinstance(value, dict):
-            value = ', '.join('%s=%s' % kv for kv in sorted(value.items()))
-        return 'set %s %s %s: %s' % (op['table'], op['record'], op['column'], value)
-    if kind == 'remove_keys':
-        return 'remove %s %s %s keys: %s' % (op['table'], op['record'], op['column'],
-                                             ', '.join(op['keys']))
-    if kind == 'clear':
-        return 'clear %s %s %s' % (op['table'], op['record'], op['column'])
-    raise ValueError('unknown op %r' % (kind,))
-
-
-# ---------------------------------------------------------------- reading rows
-
-def _opt(value):
-    """Optional OVSDB columns come back as lists of zero or one element."""
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
-def _interface_data(row):
-    return dict(
-        name=row.name,
-        type=row.type or 'system',
-        options=dict(row.options),
-        ofport=_opt(row.ofport),
-        external_ids=dict(row.external_ids),
-        other_config=dict(row.other_config),
-        link_state=_opt(row.link_state),
-        admin_state=_opt(row.admin_state),
-        error=_opt(row.error),
-        mac_in_use=_opt(row.mac_in_use),
-    )
-
-
-def _port_data(row):
-    tag = _opt(row.tag)
-    return dict(
-        name=row.name,
-        tag=tag,
-        trunks=sorted(row.trunks),
-        vlan_mode=_opt(row.vlan_mode),
-        protected=bool(getattr(row, 'protected', False)),
-        external_ids=dict(row.external_ids),
-        other_config=dict(row.other_config),
-        interfaces=dict((i.name, _interface_data(i)) for i in row.interfaces),
-    )
-
-
-def bridge_data(row):
-    """Plain-dict view of a Bridge row with its ports and interfaces."""
-    return dict(
-        name=row.name,
-        datapath_type=row.datapath_type or 'system',
-        fail_mode=_opt(row.fail_mode),
-        stp_enable=bool(row.stp_enable),
-        other_config=dict(row.other_config),
-        external_ids=dict(row.external_ids),
-        ports=dict((p.name, _port_data(p)) for p in row.ports),
-    )
-
-
-def open_vswitch_data(row):
-    """Plain-dict view of the single Open_vSwitch row."""
-    dpdk_initialized = getattr(row, 'dpdk_initialized', False)
-    return dict(
-        ovs_version=_opt(row.ovs_version),
-        db_version=_opt(row.db_version),
-        system_type=_opt(row.system_type),
-        system_version=_opt(row.system_version),
-        datapath_types=sorted(row.datapath_types),
-        iface_types=sorted(row.iface_types),
-        dpdk_initialized=bool(dpdk_initialized),
-        dpdk_version=_opt(getattr(row, 'dpdk_version', None)),
-        other_config=dict(row.other_config),
-        external_ids=dict(row.external_ids),
-    )
-
-
-# ---------------------------------------------------------------- the session
-
-def _plan_view(bridges):
-    """What a plan reads of the bridges: everything but the columns ovs-vswitchd keeps writing."""
-    view = {}
-    for name, bridge in bridges.items():
-        bridge = dict(bridge)
-        ports = {}
-        for pname, port in bridge['ports'].items():
-            port = dict(port)
-            port['interfaces'] = dict(
-                (iname, dict((k, v) for k, v in iface.items() if k not in STATUS_KEYS))
-                for iname, iface in port['interfaces'].items())
-            ports[pname] = port
-        bridge['ports'] = ports
-        view[name] = bridge
-    return view
 
 
 class OvsdbSession(object):
@@ -550,27 +329,27 @@ class OvsdbSession(object):
         # Read under the connection's lock: the connection thread does not update rows meanwhile.
         with self._conn.lock:
             data = self._open_vswitch()
-        self._read_ovs = _ovs_view(data)
+        self._read_ovs = ovs_view(data)
         return data
 
     def bridges(self):
         """Every bridge, by name, as plain dicts."""
         with self._conn.lock:
             data = self._bridges()
-        self._read_bridges = _plan_view(data)
+        self._read_bridges = plan_view(data)
         return data
 
     def snapshot(self):
         with self._conn.lock:
             ovs, bridges = self._open_vswitch(), self._bridges()
-        self._read_ovs, self._read_bridges = _ovs_view(ovs), _plan_view(bridges)
+        self._read_ovs, self._read_bridges = ovs_view(ovs), plan_view(bridges)
         return dict(open_vswitch=ovs, bridges=bridges)
 
     def _stale(self):
         """Why the plan is stale (the rows it read changed since), or None. Connection thread."""
-        if self._read_ovs is not None and _ovs_view(self._open_vswitch()) != self._read_ovs:
+        if self._read_ovs is not None and ovs_view(self._open_vswitch()) != self._read_ovs:
             return 'the Open_vSwitch row changed since it was read'
-        if self._read_bridges is not None and _plan_view(self._bridges()) != self._read_bridges:
+        if self._read_bridges is not None and plan_view(self._bridges()) != self._read_bridges:
             return 'the bridges changed since they were read'
         return None
 
@@ -682,42 +461,9 @@ class OvsdbSession(object):
             found = {}
             for row in self._rows('Interface'):
                 if row.name in names:
-                    found[row.name] = _interface_data(row)
+                    found[row.name] = interface_data(row)
             pending = [n for n in names if not found.get(n, {}).get('ofport')]
             if not pending or time.time() >= deadline:
                 return found
             # The connection's own thread keeps the rows up to date; just look again.
             time.sleep(0.05)
-
-
-def _ovs_view(data):
-    return dict(other_config=data['other_config'], external_ids=data['external_ids'])
-
-
-def run_guarded(module, func, retries=CONFLICT_RETRIES):
-    """Call ``func()``; turn our own exceptions into ``fail_json`` with their message.
-
-    When the database changed between the read and the commit (nothing committed), ``func``
-    runs again - it reads and plans anew - up to ``retries`` more times.
-    """
-    attempt = 0
-    while True:
-        try:
-            return func()
-        except ConflictError as exc:
-            attempt += 1
-            if attempt <= retries:
-                continue
-            _fail(module, exc, ' (tried %d times)' % attempt)
-        except OvsdbError as exc:
-            _fail(module, exc)
-        except ParamError as exc:
-            module.fail_json(msg=str(exc))
-
-
-def _fail(module, exc, suffix=''):
-    msg = str(exc) + suffix
-    detail = getattr(exc, 'detail', None)
-    if detail and getattr(module, '_verbosity', 0) >= 3:
-        msg = '%s\n%s' % (msg, detail)
-    module.fail_json(msg=msg, changed=bool(getattr(exc, 'changed', False)))

@@ -199,15 +199,17 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk import (
     validate_ovs_path,
     validate_tag,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
-    OvsdbSession,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
-    normalize_map,
     ovsdb_argument_spec,
     run_guarded,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    check_text,
+    normalize_map,
     validate_ifname,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text
 
 
 def main():

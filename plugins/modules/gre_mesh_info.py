@@ -174,9 +174,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_doctor import 
     parse_fdb,
     parse_trace,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     OvsdbError,
-    OvsdbSession,
     bridge_data,
     ovsdb_argument_spec,
     run_guarded,

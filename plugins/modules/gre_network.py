@@ -231,9 +231,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
     plan_networks,
     port_name,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     OvsdbError,
-    OvsdbSession,
     describe_op,
     ovsdb_argument_spec,
     run_guarded,

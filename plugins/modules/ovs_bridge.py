@@ -132,8 +132,8 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import (
     plan_bridge,
     validate_bridge_params,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
-    OvsdbSession,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
     ovsdb_argument_spec,
     run_guarded,

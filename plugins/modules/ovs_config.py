@@ -102,15 +102,15 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
-    OvsdbSession,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
     map_ops,
-    normalize_map,
     ovsdb_argument_spec,
     plan_map,
     run_guarded,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import normalize_map
 
 # other_config keys ovs-vswitchd reads only at start (DPDK EAL parameters and memory).
 RESTART_KEYS = frozenset((

@@ -189,8 +189,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk import (
     cloudstack_dpdk_capability,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
-    OvsdbSession,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     ovsdb_argument_spec,
     run_guarded,
 )

@@ -28,8 +28,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (  # noq
     flow_diff,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (  # noqa: E402
-    ConflictError,
     OvsdbSession,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (  # noqa: E402
+    ConflictError,
 )
 
 TIMEOUT = 3

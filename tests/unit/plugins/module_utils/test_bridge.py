@@ -5,7 +5,7 @@
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import plan_bridge
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 
 def bridge(**kw):

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 
 def iface(name, type_='dpdkvhostuser', options=None, external_ids=None):

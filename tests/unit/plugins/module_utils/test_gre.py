@@ -24,7 +24,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
     plan_networks,
     port_name,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 PEERS = [dict(host_id=3, remote_ip='192.0.2.13'), dict(host_id=2, remote_ip='192.0.2.12')]
 

@@ -9,15 +9,17 @@ import tempfile
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     OvsdbError,
-    OvsdbSession,
-    ParamError,
     describe_op,
     map_ops,
-    normalize_map,
     plan_map,
     validate_db,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
+    ParamError,
+    normalize_map,
     validate_ifname,
 )
 

@@ -13,11 +13,11 @@ import threading
 
 import pytest
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb, ovsdb_ops
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     ConflictError,
     OvsdbError,
-    OvsdbSession,
     run_guarded,
     summarize_ops,
 )
@@ -99,9 +99,9 @@ def test_conflicts_are_retried_a_bounded_number_of_times():
         raise ConflictError('db: changed under us')
     with pytest.raises(Failed):
         run_guarded(module, func)
-    assert len(calls) == ovsdb.CONFLICT_RETRIES + 1
+    assert len(calls) == ovsdb_ops.CONFLICT_RETRIES + 1
     assert module.failed['changed'] is False
-    assert 'tried %d times' % (ovsdb.CONFLICT_RETRIES + 1) in module.failed['msg']
+    assert 'tried %d times' % (ovsdb_ops.CONFLICT_RETRIES + 1) in module.failed['msg']
 
 
 def test_bounded_returns_raises_and_gives_up():
