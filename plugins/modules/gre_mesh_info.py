@@ -64,7 +64,8 @@ requirements:
   - ovsdbapp (on the managed host)
   - ovs-ofctl and ovs-appctl (Open vSwitch), ip (iproute2, with C(-j))
 notes:
-  - Every ovs-ofctl and ovs-appctl call is bounded by O(timeout) seconds.
+  - Every ovs-ofctl and ovs-appctl call is bounded by O(timeout) seconds; up to four of them run at
+    a time.
 seealso:
   - module: cloudstack.ovs.gre_network
   - module: cloudstack.ovs.ovs_info
@@ -157,6 +158,8 @@ addresses:
 '''
 
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
@@ -185,6 +188,8 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import Ofctl,
 
 # A locally administered source address for the traced frames (tracing never learns it).
 TRACE_SRC_MAC = '02:00:00:00:00:01'
+# ovs-ofctl/ovs-appctl processes at a time (each bounded by the timeout; tracing is read-only)
+WORKERS = 4
 
 
 class Reader(Ofctl):
@@ -223,34 +228,83 @@ class Reader(Ofctl):
         return out
 
 
-def trace_bridge(reader, bridge, max_unicast):
-    """The three traces of one bridge (see the module's description)."""
-    name = bridge['name']
+def tunnel_ofports(bridge):
+    """OpenFlow port number -> tunnel port name, for the bridge's tunnel ports."""
     tunnels = {}
     for pname, port in bridge['ports'].items():
-        if pname != name and is_tunnel_port(port):
+        if pname != bridge['name'] and is_tunnel_port(port):
             for iface in port['interfaces'].values():
                 if iface.get('ofport') and iface['ofport'] > 0:
                     tunnels[iface['ofport']] = pname
-    result = dict(broadcast=None, from_tunnels=[], unicast=[], error=None)
+    return tunnels
+
+
+def _guarded(func, *args):
+    """(result, None), or (None, error) when an ovs-appctl call failed or timed out."""
     try:
-        result['broadcast'] = reader.trace(name, 'in_port=LOCAL,dl_src=%s,dl_dst=%s'
-                                           % (TRACE_SRC_MAC, BROADCAST_MAC))
-        for ofport, pname in sorted(tunnels.items()):
-            entry = reader.trace(name, 'in_port=%d,dl_src=%s,dl_dst=%s'
-                                 % (ofport, TRACE_SRC_MAC, BROADCAST_MAC))
-            entry['port'] = pname
-            result['from_tunnels'].append(entry)
-        learned = [e for e in parse_fdb(reader.appctl_call('fdb/show', name))
-                   if e['port'] in tunnels][:max_unicast]
-        for entry in learned:
-            traced = reader.trace(name, 'in_port=LOCAL,dl_src=%s,dl_dst=%s'
-                                  % (TRACE_SRC_MAC, entry['mac']))
-            traced.update(mac=entry['mac'], port=tunnels[entry['port']])
-            result['unicast'].append(traced)
+        return func(*args), None
     except OvsdbError as exc:
-        result['error'] = str(exc)
-    return result
+        return None, str(exc)
+
+
+def read_bridges(reader, bridges, trace, max_unicast):
+    """Every bridge's flows and (with ``trace``) the three traces of the module's description.
+
+    The ovs-ofctl and ovs-appctl calls are independent processes, each bounded by the timeout:
+    they run WORKERS at a time. A bridge's traces stop at its first failed call (``error``),
+    in the order broadcast, from each tunnel, learned MACs, unicast; what came before is kept.
+    """
+    pending = {}
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for name, data in bridges.items():
+            job = pending[name] = dict(flows=pool.submit(reader.flows, name))
+            if not trace:
+                continue
+            job['tunnels'] = tunnels = tunnel_ofports(data)
+            job['broadcast'] = pool.submit(_guarded, reader.trace, name,
+                                           'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                                           % (TRACE_SRC_MAC, BROADCAST_MAC))
+            job['from_tunnels'] = [(pname, pool.submit(_guarded, reader.trace, name,
+                                                       'in_port=%d,dl_src=%s,dl_dst=%s'
+                                                       % (ofport, TRACE_SRC_MAC, BROADCAST_MAC)))
+                                   for ofport, pname in sorted(tunnels.items())]
+            job['fdb'] = pool.submit(_guarded, reader.appctl_call, 'fdb/show', name)
+        # the unicast traces need the learned MACs: a second round
+        for name, job in pending.items():
+            bridges[name]['flows'], bridges[name]['flows_error'] = job['flows'].result()
+            if not trace:
+                bridges[name]['trace'] = None
+                continue
+            result = bridges[name]['trace'] = dict(broadcast=None, from_tunnels=[], unicast=[],
+                                                   error=None)
+            result['broadcast'], result['error'] = job['broadcast'].result()
+            for pname, future in job['from_tunnels']:
+                entry, error = future.result()
+                if result['error'] is None and error is not None:
+                    result['error'] = error
+                if result['error'] is None:
+                    entry['port'] = pname
+                    result['from_tunnels'].append(entry)
+            fdb, error = job['fdb'].result()
+            if result['error'] is None and error is not None:
+                result['error'] = error
+            if result['error'] is not None:
+                continue
+            tunnels = job['tunnels']
+            learned = [e for e in parse_fdb(fdb) if e['port'] in tunnels][:max_unicast]
+            job['unicast'] = [(entry, pool.submit(_guarded, reader.trace, name,
+                                                  'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                                                  % (TRACE_SRC_MAC, entry['mac'])))
+                              for entry in learned]
+        for name, job in pending.items():
+            result = bridges[name]['trace']
+            for entry, future in job.get('unicast', []):
+                traced, error = future.result()
+                if result['error'] is None and error is not None:
+                    result['error'] = error
+                if result['error'] is None:
+                    traced.update(mac=entry['mac'], port=job['tunnels'][entry['port']])
+                    result['unicast'].append(traced)
 
 
 def main():
@@ -290,12 +344,10 @@ def main():
         if missing:
             module.fail_json(msg='bridges: no such bridge: %s' % ', '.join(missing))
         for name, data in bridges.items():
-            data['flows'], data['flows_error'] = reader.flows(name)
             setup = data['other_config'].get(CS_HOST_SETUP)
             data['agent_configured'] = (None if p['host_id'] is None
                                         else agent_considers_configured(setup, p['host_id']))
-            data['trace'] = (trace_bridge(reader, data, p['max_unicast_traces'])
-                             if p['trace'] else None)
+        read_bridges(reader, bridges, p['trace'], p['max_unicast_traces'])
         return dict(changed=False, host_id=p['host_id'], bridges=bridges,
                     addresses=ovs_addresses(reader.addresses(), internal))
 
