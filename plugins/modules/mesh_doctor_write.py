@@ -14,6 +14,7 @@ description:
   - An action that runs in the controller's own process - one task where a C(set_fact), a
     directory, three copies and a C(dot) command each started a module process; it never touches a
     managed host. The playbook C(cloudstack.ovs.mesh_doctor) calls it once.
+  - Fails the task, after writing the report, as O(fail_on) says.
   - Files whose content is unchanged are not rewritten.
 author:
   - cloudstack.ovs contributors (@cloudstack-ovs)
@@ -30,6 +31,14 @@ options:
     description: Directory of the report on the control node; created when missing.
     type: path
     required: true
+  fail_on:
+    description:
+      - When the task fails (after the report is written) - C(error) when any error is found (to
+        gate a job template or CI), C(warning) also on warnings, C(never) only reports.
+      - Each finding is printed on the console, with its fix.
+    type: str
+    choices: [error, warning, never]
+    default: error
   dot_timeout:
     description: Seconds Graphviz' C(dot) may take to draw C(mesh.svg).
     type: int
@@ -77,6 +86,11 @@ files:
   type: list
   elements: str
   sample: [mesh.dot, mesh.svg, report.json, report.md]
+msg:
+  description: The counts of errors and warnings and where the report is.
+  returned: always
+  type: str
+  sample: "mesh doctor: 0 error(s), 0 warning(s); report in /tmp/mesh-doctor/report.md"
 svg:
   description: Whether C(mesh.svg) was drawn.
   returned: success

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.action.mesh_doctor_write import (
+    failing,
     render_svg,
     write_file,
 )
@@ -39,3 +40,15 @@ def test_render_svg_draws_and_reports_a_bad_source(tmp_path):
         handle.write('graph { a -- \n')
     ok, error = render_svg(src, str(tmp_path / 'bad.svg'), 30)
     assert ok is False and error.startswith('dot failed')
+
+
+def test_failing_follows_fail_on():
+    clean_with_warning = dict(clean=True, findings=[dict(severity='warning')])
+    broken = dict(clean=False, findings=[dict(severity='error')])
+    spotless = dict(clean=True, findings=[])
+    assert [failing(r, 'error') for r in (spotless, clean_with_warning, broken)] == \
+        [False, False, True]
+    assert [failing(r, 'warning') for r in (spotless, clean_with_warning, broken)] == \
+        [False, True, True]
+    assert [failing(r, 'never') for r in (spotless, clean_with_warning, broken)] == \
+        [False, False, False]
