@@ -16,6 +16,7 @@ addresses, inside the lab's own namespaces.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -111,6 +112,7 @@ def main():
                 profile.setdefault(action, []).append(span)
     finally:
         lab.destroy()
+        shutil.rmtree(work, ignore_errors=True)
     r, d = statistics.median(rerun), statistics.median(doctor)
     print('mesh doctor vs idempotent gre_mesh.yml: 3 lab hosts, %d networks, %d rounds, '
           'interleaved' % (len(KEYS), args.rounds))
