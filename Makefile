@@ -14,7 +14,7 @@ COLL_COPY := $(ROOT)/.build/copy/ansible_collections/cloudstack/ovs
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/link
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all deps venv link copy lab lab-down test sanity units system molecule bench bench-fleet build docs lint clean
+.PHONY: all deps venv link copy lab lab-down test sanity units system molecule bench bench-fleet bench-doctor build docs lint clean
 
 all: test
 
@@ -70,6 +70,10 @@ bench: venv
 # gre_mesh.yml over fleets of 8, 16, 32 (64) lab hosts against Ansible's floor (docs/scale.md).
 bench-fleet: link
 	$(PY) bench/fleet.py $(BENCH_FLEET_ARGS)
+
+# The mesh doctor against one idempotent gre_mesh.yml run on a 3-host lab (docs/mesh-doctor.md).
+bench-doctor: link
+	$(PY) bench/mesh_doctor.py $(BENCH_DOCTOR_ARGS)
 
 build: copy
 	cd $(COLL_COPY) && ansible-galaxy collection build --force --output-path $(ROOT)/.build/dist

@@ -62,9 +62,13 @@ attributes:
     description: Nothing changes, so there is nothing to show.
 requirements:
   - ovsdbapp (on the managed host)
-  - ovs-ofctl and ovs-appctl (Open vSwitch), ip (iproute2, with C(-j))
+  - ovs-ofctl (Open vSwitch), ip (iproute2, with C(-j))
 notes:
-  - Every ovs-ofctl and ovs-appctl call is bounded by O(timeout) seconds.
+  - Every ovs-ofctl call and every control command is bounded by O(timeout) seconds; up to six of
+    them run at a time, and C(ip) runs while OVSDB is read.
+  - The control commands (C(ofproto/trace), C(fdb/show)) are sent as C(ovs-appctl) sends them, on
+    ovs-vswitchd's control socket (C(ovs-vswitchd.<pid>.ctl) in O(ovs_rundir)), without starting
+    an C(ovs-appctl) process for each.
 seealso:
   - module: cloudstack.ovs.gre_network
   - module: cloudstack.ovs.ovs_info
@@ -157,6 +161,12 @@ addresses:
 '''
 
 
+import json
+import os
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
@@ -185,18 +195,17 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import Ofctl,
 
 # A locally administered source address for the traced frames (tracing never learns it).
 TRACE_SRC_MAC = '02:00:00:00:00:01'
+# ovs-ofctl calls and control commands at a time (each bounded by the timeout; read-only)
+WORKERS = 6
 
 
 class Reader(Ofctl):
-    """ovs-ofctl, ovs-appctl and ip, each bounded by the module's timeout; read-only calls only."""
+    """ovs-ofctl, ovs-vswitchd's control commands and ip, each bounded by the module's timeout;
+    read-only calls only."""
 
     def __init__(self, module, rundir, timeout):
         super(Reader, self).__init__(module, rundir, timeout)
-        self.appctl = module.get_bin_path('ovs-appctl', required=module.params['trace'])
         self.ip = module.get_bin_path('ip', required=True)
-
-    def _run(self, cmd):
-        return self.module.run_command(cmd, environ_update=dict(OVS_RUNDIR=self.rundir))
 
     def flows(self, bridge):
         try:
@@ -207,11 +216,52 @@ class Reader(Ofctl):
             return None, (err or out).strip() or 'rc=%d' % rc
         return flow_lines(out), None
 
+    def control_socket(self, what):
+        """ovs-vswitchd's control socket, found the way ovs-appctl finds it (its pid file)."""
+        try:
+            with open(os.path.join(self.rundir, 'ovs-vswitchd.pid')) as handle:
+                pid = int(handle.read().strip())
+        except (IOError, OSError, ValueError) as exc:
+            raise OvsdbError('%s: cannot find ovs-vswitchd in %s: %s' % (what, self.rundir, exc))
+        return os.path.join(self.rundir, 'ovs-vswitchd.%d.ctl' % pid)
+
     def appctl_call(self, *args):
-        rc, out, err = self._run([self.appctl, '--timeout=%d' % self.timeout] + list(args))
-        if rc != 0:
-            raise OvsdbError('ovs-appctl %s: %s' % (' '.join(args), (err or out).strip()))
-        return out
+        """One ovs-vswitchd control command, as ovs-appctl sends it (JSON-RPC on the control
+        socket), without a process per call; the whole exchange bounded by the timeout."""
+        what = 'ovs-appctl %s' % ' '.join(args)
+        path = self.control_socket(what)
+        deadline = time.monotonic() + self.timeout
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(path)
+            sock.sendall(json.dumps(dict(method=args[0], params=list(args[1:]), id=0))
+                         .encode('utf-8'))
+            received = b''
+            while True:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise OvsdbError('%s: ovs-vswitchd closed %s without an answer'
+                                     % (what, path))
+                received += chunk
+                try:
+                    reply = json.JSONDecoder().raw_decode(received.decode('utf-8'))[0]
+                    break
+                except ValueError:  # not all of it yet
+                    continue
+        except socket.timeout:
+            raise OvsdbError('%s: no answer from ovs-vswitchd (%s) within %ss (is it stopped or '
+                             'overloaded?)' % (what, path, self.timeout))
+        except (IOError, OSError) as exc:
+            raise OvsdbError('%s: %s (%s)' % (what, exc, path))
+        finally:
+            sock.close()
+        if not isinstance(reply, dict):
+            raise OvsdbError('%s: unexpected answer %r' % (what, reply))
+        if reply.get('error') is not None:
+            raise OvsdbError('%s: %s' % (what, str(reply['error']).strip()))
+        return reply.get('result') or ''
 
     def trace(self, bridge, flow):
         return parse_trace(self.appctl_call('ofproto/trace', bridge, flow))
@@ -223,34 +273,83 @@ class Reader(Ofctl):
         return out
 
 
-def trace_bridge(reader, bridge, max_unicast):
-    """The three traces of one bridge (see the module's description)."""
-    name = bridge['name']
+def tunnel_ofports(bridge):
+    """OpenFlow port number -> tunnel port name, for the bridge's tunnel ports."""
     tunnels = {}
     for pname, port in bridge['ports'].items():
-        if pname != name and is_tunnel_port(port):
+        if pname != bridge['name'] and is_tunnel_port(port):
             for iface in port['interfaces'].values():
                 if iface.get('ofport') and iface['ofport'] > 0:
                     tunnels[iface['ofport']] = pname
-    result = dict(broadcast=None, from_tunnels=[], unicast=[], error=None)
+    return tunnels
+
+
+def _guarded(func, *args):
+    """(result, None), or (None, error) when a control command failed or timed out."""
     try:
-        result['broadcast'] = reader.trace(name, 'in_port=LOCAL,dl_src=%s,dl_dst=%s'
-                                           % (TRACE_SRC_MAC, BROADCAST_MAC))
-        for ofport, pname in sorted(tunnels.items()):
-            entry = reader.trace(name, 'in_port=%d,dl_src=%s,dl_dst=%s'
-                                 % (ofport, TRACE_SRC_MAC, BROADCAST_MAC))
-            entry['port'] = pname
-            result['from_tunnels'].append(entry)
-        learned = [e for e in parse_fdb(reader.appctl_call('fdb/show', name))
-                   if e['port'] in tunnels][:max_unicast]
-        for entry in learned:
-            traced = reader.trace(name, 'in_port=LOCAL,dl_src=%s,dl_dst=%s'
-                                  % (TRACE_SRC_MAC, entry['mac']))
-            traced.update(mac=entry['mac'], port=tunnels[entry['port']])
-            result['unicast'].append(traced)
+        return func(*args), None
     except OvsdbError as exc:
-        result['error'] = str(exc)
-    return result
+        return None, str(exc)
+
+
+def read_bridges(reader, bridges, trace, max_unicast):
+    """Every bridge's flows and (with ``trace``) the three traces of the module's description.
+
+    The ovs-ofctl calls and control commands are independent, each bounded by the timeout:
+    they run WORKERS at a time. A bridge's traces stop at its first failed call (``error``),
+    in the order broadcast, from each tunnel, learned MACs, unicast; what came before is kept.
+    """
+    pending = {}
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for name, data in bridges.items():
+            job = pending[name] = dict(flows=pool.submit(reader.flows, name))
+            if not trace:
+                continue
+            job['tunnels'] = tunnels = tunnel_ofports(data)
+            job['broadcast'] = pool.submit(_guarded, reader.trace, name,
+                                           'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                                           % (TRACE_SRC_MAC, BROADCAST_MAC))
+            job['from_tunnels'] = [(pname, pool.submit(_guarded, reader.trace, name,
+                                                       'in_port=%d,dl_src=%s,dl_dst=%s'
+                                                       % (ofport, TRACE_SRC_MAC, BROADCAST_MAC)))
+                                   for ofport, pname in sorted(tunnels.items())]
+            job['fdb'] = pool.submit(_guarded, reader.appctl_call, 'fdb/show', name)
+        # the unicast traces need the learned MACs: a second round
+        for name, job in pending.items():
+            bridges[name]['flows'], bridges[name]['flows_error'] = job['flows'].result()
+            if not trace:
+                bridges[name]['trace'] = None
+                continue
+            result = bridges[name]['trace'] = dict(broadcast=None, from_tunnels=[], unicast=[],
+                                                   error=None)
+            result['broadcast'], result['error'] = job['broadcast'].result()
+            for pname, future in job['from_tunnels']:
+                entry, error = future.result()
+                if result['error'] is None and error is not None:
+                    result['error'] = error
+                if result['error'] is None:
+                    entry['port'] = pname
+                    result['from_tunnels'].append(entry)
+            fdb, error = job['fdb'].result()
+            if result['error'] is None and error is not None:
+                result['error'] = error
+            if result['error'] is not None:
+                continue
+            tunnels = job['tunnels']
+            learned = [e for e in parse_fdb(fdb) if e['port'] in tunnels][:max_unicast]
+            job['unicast'] = [(entry, pool.submit(_guarded, reader.trace, name,
+                                                  'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                                                  % (TRACE_SRC_MAC, entry['mac'])))
+                              for entry in learned]
+        for name, job in pending.items():
+            result = bridges[name]['trace']
+            for entry, future in job.get('unicast', []):
+                traced, error = future.result()
+                if result['error'] is None and error is not None:
+                    result['error'] = error
+                if result['error'] is None:
+                    traced.update(mac=entry['mac'], port=job['tunnels'][entry['port']])
+                    result['unicast'].append(traced)
 
 
 def main():
@@ -274,30 +373,30 @@ def main():
                              % p['max_unicast_traces'])
         rundir = p['ovs_rundir'] or default_rundir(p['db'])
         reader = Reader(module, rundir, p['timeout'])
-        with OvsdbSession(module) as session:
-            rows = list(session.api.tables['Bridge'].rows.values())
-            internal = set(i.name for i in session.api.tables['Interface'].rows.values()
-                           if i.type == 'internal')
-            bridges = {}
-            for row in rows:
-                data = bridge_data(row)
-                if not (is_tunnel_bridge(data) or row.name in p['bridges']):
-                    continue
-                data['rstp_enable'] = bool(row.rstp_enable)
-                data['controllers'] = sorted(c.target for c in row.controller)
-                bridges[row.name] = data
-        missing = [b for b in p['bridges'] if b not in bridges]
-        if missing:
-            module.fail_json(msg='bridges: no such bridge: %s' % ', '.join(missing))
-        for name, data in bridges.items():
-            data['flows'], data['flows_error'] = reader.flows(name)
-            setup = data['other_config'].get(CS_HOST_SETUP)
-            data['agent_configured'] = (None if p['host_id'] is None
-                                        else agent_considers_configured(setup, p['host_id']))
-            data['trace'] = (trace_bridge(reader, data, p['max_unicast_traces'])
-                             if p['trace'] else None)
-        return dict(changed=False, host_id=p['host_id'], bridges=bridges,
-                    addresses=ovs_addresses(reader.addresses(), internal))
+        with ThreadPoolExecutor(max_workers=1) as side:
+            addresses = side.submit(reader.addresses)  # read while OVSDB is
+            with OvsdbSession(module) as session:
+                rows = list(session.api.tables['Bridge'].rows.values())
+                internal = set(i.name for i in session.api.tables['Interface'].rows.values()
+                               if i.type == 'internal')
+                bridges = {}
+                for row in rows:
+                    data = bridge_data(row)
+                    if not (is_tunnel_bridge(data) or row.name in p['bridges']):
+                        continue
+                    data['rstp_enable'] = bool(row.rstp_enable)
+                    data['controllers'] = sorted(c.target for c in row.controller)
+                    bridges[row.name] = data
+            missing = [b for b in p['bridges'] if b not in bridges]
+            if missing:
+                module.fail_json(msg='bridges: no such bridge: %s' % ', '.join(missing))
+            for name, data in bridges.items():
+                setup = data['other_config'].get(CS_HOST_SETUP)
+                data['agent_configured'] = (None if p['host_id'] is None
+                                            else agent_considers_configured(setup, p['host_id']))
+            read_bridges(reader, bridges, p['trace'], p['max_unicast_traces'])
+            return dict(changed=False, host_id=p['host_id'], bridges=bridges,
+                        addresses=ovs_addresses(addresses.result(), internal))
 
     module.exit_json(**run_guarded(module, run))
 

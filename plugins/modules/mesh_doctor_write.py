@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r'''
+module: mesh_doctor_write
+short_description: Compute and write the mesh doctor's zone report on the control node
+version_added: 0.2.0
+description:
+  - Compares every host's side of the GRE mesh (the filter C(cloudstack.ovs.mesh_doctor_report))
+    and writes the report into O(dest) on the control node - C(report.md) (findings with their fix,
+    host-pair matrix per network, the mesh picture), C(report.json) (the same for machines),
+    C(mesh.dot) and C(mesh.svg) (when Graphviz' C(dot) is installed on the control node).
+  - An action that runs in the controller's own process - one task where a C(set_fact), a
+    directory, three copies and a C(dot) command each started a module process; it never touches a
+    managed host. The playbook C(cloudstack.ovs.mesh_doctor) calls it once.
+  - Fails the task, after writing the report, as O(fail_on) says.
+  - Files whose content is unchanged are not rewritten.
+author:
+  - cloudstack.ovs contributors (@cloudstack-ovs)
+options:
+  hosts:
+    description:
+      - One entry per host of the mesh, as the filter C(cloudstack.ovs.mesh_doctor_report) takes them -
+        C(name), C(host_id), C(underlay_ip), C(networks), optional C(local_ip), C(info) (the
+        M(cloudstack.ovs.gre_mesh_info) result, or null) and C(error).
+    type: list
+    elements: dict
+    required: true
+  dest:
+    description: Directory of the report on the control node; created when missing.
+    type: path
+    required: true
+  fail_on:
+    description:
+      - When the task fails (after the report is written) - C(error) when any error is found (to
+        gate a job template or CI), C(warning) also on warnings, C(never) only reports.
+      - Each finding is printed on the console, with its fix.
+    type: str
+    choices: [error, warning, never]
+    default: error
+  dot_timeout:
+    description: Seconds Graphviz' C(dot) may take to draw C(mesh.svg).
+    type: int
+    default: 60
+attributes:
+  action:
+    support: full
+    description: Runs in the controller's own process; never on a managed host.
+  check_mode:
+    support: none
+    description: The report is written in check mode too; managed hosts are never written.
+  diff_mode:
+    support: none
+    description: Nothing to show; the files are the report.
+seealso:
+  - module: cloudstack.ovs.gre_mesh_info
+'''
+
+EXAMPLES = r'''
+- name: Write the zone report
+  cloudstack.ovs.mesh_doctor_write:
+    hosts:
+      - {name: kvm1, host_id: 1, underlay_ip: 192.0.2.11, networks: [1001], info: "{{ hostvars.kvm1.mesh_info }}"}
+      - {name: kvm2, host_id: 2, underlay_ip: 192.0.2.12, networks: [1001], info: "{{ hostvars.kvm2.mesh_info }}"}
+    dest: /tmp/mesh-doctor
+  register: doctor
+'''
+
+RETURN = r'''
+report:
+  description:
+    - The zone report as C(report.json) holds it - C(clean) (no error), C(errors) and C(warnings)
+      counts, C(hosts), C(findings) (each with C(kind), C(severity), C(title), C(host), C(network),
+      C(peer), C(port), C(what), C(fix), C(pairs) - the host pairs it breaks) and C(networks) (by
+      GRE key - C(hosts) and C(pairs), each C(a), C(b), C(ok), C(why)).
+  returned: success
+  type: dict
+dest:
+  description: O(dest) as given.
+  returned: success
+  type: str
+files:
+  description: The files of the report in O(dest).
+  returned: success
+  type: list
+  elements: str
+  sample: [mesh.dot, mesh.svg, report.json, report.md]
+msg:
+  description: The counts of errors and warnings and where the report is.
+  returned: always
+  type: str
+  sample: "mesh doctor: 0 error(s), 0 warning(s); report in /tmp/mesh-doctor/report.md"
+svg:
+  description: Whether C(mesh.svg) was drawn.
+  returned: success
+  type: bool
+svg_error:
+  description: Why C(mesh.svg) was not drawn, or null.
+  returned: success
+  type: str
+'''
