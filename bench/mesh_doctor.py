@@ -36,21 +36,11 @@ TARGET = 1.0
 
 
 def build(lab, work):
-    inventory = lab.write_inventory(
-        os.path.join(work, 'inventory.yml'), PYTHON,
-        extra_host_vars=dict((h.name, dict(cloudstack_gre_networks=list(KEYS),
-                                           cloudstack_gre_datapath_type='netdev'))
-                             for h in lab.hosts))
+    inventory = lab.write_mesh_inventory(os.path.join(work, 'inventory.yml'), PYTHON, KEYS)
     proc = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
     if proc.returncode != 0:
         raise SystemExit('gre_mesh.yml failed:\n' + proc.stdout[-3000:] + proc.stderr[-3000:])
-    for host in lab.hosts:
-        host.uplink_to_bridge('cloudbr0', 'eth0')
-    vms = {}
-    for host in lab.hosts:
-        for key in KEYS:
-            vms[host.index, key] = host.add_vm('OVSTunnel%d' % key, 'n%d' % key,
-                                               VM_NET[key] % host.index + '/24')
+    vms = lab.add_mesh_vms(VM_NET)
     for key in KEYS:
         for host in lab.hosts[1:]:
             if not vms[1, key].ping(vms[host.index, key].ip):

@@ -44,27 +44,15 @@ def mesh_args(lab, host, **extra):
 
 
 def run_playbook(lab, directory):
-    inventory = lab.write_inventory(
-        str(directory / 'inventory.yml'), PYTHON,
-        extra_host_vars=dict((h.name, dict(cloudstack_gre_networks=list(KEYS),
-                                           cloudstack_gre_datapath_type='netdev'))
-                             for h in lab.hosts))
+    inventory = lab.write_mesh_inventory(str(directory / 'inventory.yml'), PYTHON, KEYS)
     proc = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return dict((name, counts['changed']) for name, counts in recap(proc.stdout).items())
 
 
 def add_vms(lab):
-    # Userspace GRE leaves through the OVS bridge that holds the underlay address; moved after
-    # the playbook runs, as in test_gre_network (SSH does not pass a netdev uplink here).
-    for host in lab.hosts:
-        host.uplink_to_bridge('cloudbr0', 'eth0')
-    vms = {}
-    for host in lab.hosts:
-        for key in KEYS:
-            vms[host.index, key] = host.add_vm('OVSTunnel%d' % key, 'n%d' % key,
-                                               VM_NET[key] % host.index + '/24')
-    return vms
+    # After the playbook runs (see Lab.add_mesh_vms).
+    return lab.add_mesh_vms(VM_NET)
 
 
 def matrix(lab, vms):

@@ -69,21 +69,11 @@ def agent_warnings(lab):
 def doctor(lab, tmp_path_factory):
     """The mesh from gre_mesh.yml, the underlay on cloudbr0, a VM per host and network."""
     work = tmp_path_factory.mktemp('doctor')
-    inventory = lab.write_inventory(
-        str(work / 'inventory.yml'), PYTHON,
-        extra_host_vars=dict((h.name, dict(cloudstack_gre_networks=list(KEYS),
-                                           cloudstack_gre_datapath_type='netdev'))
-                             for h in lab.hosts))
+    inventory = lab.write_mesh_inventory(str(work / 'inventory.yml'), PYTHON, KEYS)
     built = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
     assert built.returncode == 0, built.stdout + built.stderr
     # The tunnel endpoint on an OVS bridge, as the cloudbr role leaves it.
-    for host in lab.hosts:
-        host.uplink_to_bridge('cloudbr0', 'eth0')
-    vms = {}
-    for host in lab.hosts:
-        for key in KEYS:
-            vms[host.index, key] = host.add_vm('OVSTunnel%d' % key, 'n%d' % key,
-                                               VM_NET[key] % host.index + '/24')
+    vms = lab.add_mesh_vms(VM_NET)
     # VMs that talked: the bridges learned remote MACs on their tunnels (unicast traces).
     for key in KEYS:
         for host in lab.hosts[1:]:

@@ -424,6 +424,32 @@ class Lab(object):
             yaml.safe_dump(self.inventory(python, extra_host_vars), handle, sort_keys=False)
         return path
 
+    def write_mesh_inventory(self, path, python, keys):
+        """An inventory for playbooks/gre_mesh.yml: every host carries the networks ``keys`` on
+        the userspace datapath."""
+        return self.write_inventory(path, python, extra_host_vars=dict(
+            (host.name, dict(cloudstack_gre_networks=list(keys),
+                             cloudstack_gre_datapath_type='netdev'))
+            for host in self.hosts))
+
+    def add_mesh_vms(self, vm_net):
+        """One VM per host and network: ``vm_net`` maps a key to an address pattern (``%d`` is
+        the host index, the VM gets a /24) and the VM is a port of ``OVSTunnel<key>``.
+
+        First the underlay address moves onto ``cloudbr0``, as the cloudbr role leaves it:
+        userspace GRE leaves through the OVS bridge that holds the tunnel endpoint. Call it after
+        the playbooks ran over SSH: on this testbed TCP does not pass a netdev uplink bridge,
+        while ARP and ICMP inside GRE do. Returns ``{(host index, key): Vm}``.
+        """
+        for host in self.hosts:
+            host.uplink_to_bridge('cloudbr0', 'eth0')
+        vms = {}
+        for host in self.hosts:
+            for key, pattern in sorted(vm_net.items()):
+                vms[host.index, key] = host.add_vm('OVSTunnel%d' % key, 'n%d' % key,
+                                                   pattern % host.index + '/24')
+        return vms
+
     def tcpdump(self, lan='lan0', count=20, timeout=10, bpf='ip proto 47'):
         """Start a capture on the switch; returns a Popen (call ``.communicate()`` for text)."""
         proc = subprocess.Popen(
