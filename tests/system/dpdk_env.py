@@ -39,6 +39,15 @@ def _read_int(path):
         return int(handle.read().strip())
 
 
+def _compact_memory():
+    for path, value in (('/proc/sys/vm/drop_caches', '1'), ('/proc/sys/vm/compact_memory', '1')):
+        try:
+            with open(path, 'w') as handle:
+                handle.write(value)
+        except OSError:
+            pass
+
+
 def _hugepages_free():
     with open('/proc/meminfo') as handle:
         for line in handle:
@@ -48,26 +57,45 @@ def _hugepages_free():
 
 
 class Hugepages(object):
-    """Reserve 2 MiB pages at run time and mount hugetlbfs; ``release()`` undoes both."""
+    """Reserve 2 MiB pages at run time and mount hugetlbfs; ``release()`` undoes both.
 
-    def __init__(self, pages=PAGES):
+    ``need`` is the number of free pages the caller's switches will take (each DPDK ovs-vswitchd
+    takes its ``dpdk-socket-mem`` up front); ``reserve()`` fails unless that many are free.
+    """
+
+    def __init__(self, pages=PAGES, need=None):
         self.pages = pages
+        self.need = switch_pages() if need is None else need
         self.previous = None
         self.set_to = None
         self.mounted = False
 
-    def reserve(self):
-        self.previous = _read_int(NR_HUGEPAGES)
+    def _grow(self):
         # Pages another DPDK process holds (a running `make lab`, say) are not ours to use.
-        wanted = self.previous - _hugepages_free() + self.pages
-        if self.previous < wanted:
+        count = _read_int(NR_HUGEPAGES)
+        wanted = count - _hugepages_free() + self.pages
+        if count < wanted:
             with open(NR_HUGEPAGES, 'w') as handle:
                 handle.write(str(wanted))
             self.set_to = _read_int(NR_HUGEPAGES)
-        if _hugepages_free() < int(SOCKET_MEM) // 2:
+
+    def reserve(self):
+        self.previous = _read_int(NR_HUGEPAGES)
+        self._grow()
+        for _attempt in range(3):
+            if _hugepages_free() >= self.need:
+                break
+            # The kernel gives run-time hugepages only from free 2 MiB blocks; after a long
+            # run memory is fragmented and it gives fewer than asked without an error. Free the
+            # page cache and compact, then ask again.
+            _compact_memory()
+            self._grow()
+        if _hugepages_free() < self.need:
+            free = _hugepages_free()
             self.release()
-            raise RuntimeError('could not reserve 2 MiB hugepages: vm.nr_hugepages=%s, %s free'
-                               % (_read_int(NR_HUGEPAGES), _hugepages_free()))
+            raise RuntimeError('could not reserve %d free 2 MiB hugepages: vm.nr_hugepages=%s, '
+                               '%s free after compacting memory'
+                               % (self.need, _read_int(NR_HUGEPAGES), free))
         if not os.path.ismount(HUGETLBFS):
             os.makedirs(HUGETLBFS, exist_ok=True)
             subprocess.run(['mount', '-t', 'hugetlbfs', '-o', 'pagesize=2M', 'nodev', HUGETLBFS],
@@ -86,11 +114,18 @@ class Hugepages(object):
             self.set_to = None
 
 
+def switch_pages(*socket_mem):
+    """2 MiB pages that DPDK switches with these ``dpdk-socket-mem`` values (MiB) take up front."""
+    return sum(int(mem) for mem in (socket_mem or (SOCKET_MEM,))) // 2
+
+
 def dpdk_other_config(vhost_sock_dir=None, extra=()):
-    """other_config of a test DPDK switch: its own EAL file prefix, no PCI scan, 256 MiB."""
+    """other_config of a test DPDK switch: its own EAL file prefix, no PCI scan, 256 MiB at most."""
     config = {
         'dpdk-init': 'true',
         'dpdk-socket-mem': SOCKET_MEM,
+        # a bound, so that a switch takes what switch_pages() says and no more
+        'dpdk-socket-limit': SOCKET_MEM,
         'dpdk-extra': ' '.join(['--file-prefix=csdpdk%d%s' % (os.getpid(), secrets.token_hex(3)),
                                 '--no-pci'] + list(extra)),
     }

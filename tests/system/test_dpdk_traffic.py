@@ -19,14 +19,17 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import run_module
-from dpdk_env import Hugepages, require_dpdk_binary, start_dpdk_switch
+from dpdk_env import SOCKET_MEM, Hugepages, require_dpdk_binary, start_dpdk_switch, switch_pages
 from testbed import wait_for
 
 PMD_DIRS = '/usr/lib/*/dpdk/pmds-*'
 # The guests' EAL: virtio-user shares guest memory with the vhost-user backend as file
 # descriptors, one per segment; --single-file-segments keeps them within the protocol's limit.
 GUEST_EAL = ['--single-file-segments']
-GUEST_CONFIG = {'per-port-memory': 'true', 'dpdk-socket-mem': '128'}
+# dpdk-socket-limit: without it DPDK grows past dpdk-socket-mem for a port's mempool (OVS asks
+# for 262,144 mbufs first and halves only on failure), so the first guest takes whatever
+# hugepages are free and the next switch cannot start.
+GUEST_CONFIG = {'per-port-memory': 'true', 'dpdk-socket-mem': '128', 'dpdk-socket-limit': '128'}
 
 
 def require_virtio_user():
@@ -60,7 +63,9 @@ def port_counters(switch, bridge):
 def switches():
     require_dpdk_binary()
     require_virtio_user()
-    pages = Hugepages().reserve()
+    # the host's switch and the two guests' switches, all at once
+    guest_mem = GUEST_CONFIG['dpdk-socket-mem']
+    pages = Hugepages(need=switch_pages(SOCKET_MEM, guest_mem, guest_mem)).reserve()
     started = []
     try:
         yield started
