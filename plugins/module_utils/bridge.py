@@ -7,14 +7,12 @@ mesh's ``OVSTunnel<key>`` bridges).
 """
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    DATAPATH_TYPES,
-    FAIL_MODES,
+    describe_op,
     map_ops,
     plan_map,
-    validate_choice,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    ParamError,
     normalize_map,
     validate_ifname,
 )
@@ -34,34 +32,33 @@ def bridge_view(bridge):
     )
 
 
-def validate_bridge_params(name, datapath_type=None, fail_mode=None, other_config=None,
-                           external_ids=None, field_prefix=''):
-    """Check bridge parameters; return (other_config, external_ids) normalised."""
-    validate_ifname(field_prefix + 'name', name)
-    validate_choice(field_prefix + 'datapath_type', datapath_type, DATAPATH_TYPES)
-    validate_choice(field_prefix + 'fail_mode', fail_mode, FAIL_MODES)
-    return (normalize_map(field_prefix + 'other_config', other_config),
-            normalize_map(field_prefix + 'external_ids', external_ids))
+def bridge_request(params):
+    """The ``ovs_bridge`` parameters, checked and normalised once, before anything is read.
+
+    ``choices`` in the argument spec already limit ``state``, ``datapath_type`` and
+    ``fail_mode``; what a spec cannot say is checked here: the name in bytes, the maps' values.
+    """
+    validate_ifname('name', params['name'])
+    request = dict(params)
+    request['other_config'] = normalize_map('other_config', params['other_config'])
+    request['external_ids'] = normalize_map('external_ids', params['external_ids'])
+    return request
 
 
 def plan_bridge(current, name, state='present', datapath_type=None, fail_mode=None,
                 other_config=None, external_ids=None, purge_other_config=False,
                 purge_external_ids=False):
-    """Return ``(ops, before, after)`` for one bridge.
+    """The ``Plan`` for one bridge; its ``after`` is the bridge as the diff shows it.
 
-    ``current`` is the bridge as ``ovsdb.bridge_data`` returns it, or ``None``.
-    Options left at ``None`` are not managed: an existing value stays as it is.
+    ``current`` is the bridge as ``ovsdb_ops.bridge_data`` returns it, or ``None``. The values
+    are checked already (``bridge_request``, or the caller's own names). Options left at
+    ``None`` are not managed: an existing value stays as it is.
     """
-    if state not in ('present', 'absent'):
-        raise ParamError('state: %r is not one of present, absent' % (state,))
-    other_config, external_ids = validate_bridge_params(
-        name, datapath_type, fail_mode, other_config, external_ids)
     before = bridge_view(current)
 
     if state == 'absent':
-        if current is None:
-            return [], before, {}
-        return [dict(op='del_bridge', bridge=name)], before, {}
+        ops = [] if current is None else [dict(op='del_bridge', bridge=name)]
+        return _plan(ops, before, {})
 
     ops = []
     if current is None:
@@ -87,4 +84,9 @@ def plan_bridge(current, name, state='present', datapath_type=None, fail_mode=No
         new_map, to_set, to_remove = plan_map(current[column], wanted, purge)
         ops.extend(map_ops('Bridge', name, column, to_set, to_remove))
         after[column] = new_map
-    return ops, before, bridge_view(after)
+    return _plan(ops, before, bridge_view(after))
+
+
+def _plan(ops, before, after):
+    return Plan(ops, before, after, actions=[describe_op(op) for op in ops],
+                result=dict(bridge=after))

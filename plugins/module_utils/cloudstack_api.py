@@ -24,6 +24,8 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError
+
 CS_IMPORT_ERROR = None
 try:
     import requests
@@ -67,7 +69,7 @@ def cloudstack_argument_spec():
     )
 
 
-class CloudStackError(Exception):
+class CloudStackError(ModuleError):
     """What the operator has to read; ``str()`` is the whole message.
 
     ``command``, ``errorcode`` and ``errortext`` are set for API failures, ``field`` and
@@ -76,11 +78,10 @@ class CloudStackError(Exception):
 
     def __init__(self, message, command=None, errorcode=None, errortext=None, field=None,
                  value=None):
-        super(CloudStackError, self).__init__(message)
+        super(CloudStackError, self).__init__(message, field=field)
         self.command = command
         self.errorcode = errorcode
         self.errortext = errortext
-        self.field = field
         self.value = value
 
     @classmethod

@@ -24,6 +24,7 @@ and which ones this collection refuses.
 import re
 from urllib.parse import quote
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.safe_xml import (
     parse_checked,
     parse_fragment,
@@ -49,7 +50,7 @@ _SINGLE_QUOTED_ATTR = re.compile(r"<[^<>!?/][^<>]*?=\s*'")
 _HEX = '0123456789abcdefABCDEF'
 
 
-class ExtraConfigError(ValueError):
+class ExtraConfigError(ParamError):
     """Bad input; the message names the field or section and the value."""
 
 

@@ -325,11 +325,12 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
                 dict(before=before, after=dict(bridge=bridge, exists=False, other_config={},
                                                stp_enable=False, tunnels={}), left_alone=[]))
 
-    ops, _b, after_bridge = plan_bridge(
+    bridge_plan = plan_bridge(
         current_bridge, bridge, datapath_type=datapath_type,
         other_config=bridge_markers((current_bridge or {}).get('other_config'), key, bridge,
                                     host_id),
         external_ids={OWNER_KEY: OWNER_VALUE})
+    ops = bridge_plan.ops
     if stp:
         ops.append(dict(op='set', table='Bridge', record=bridge, column='stp_enable',
                         value=False))
@@ -394,7 +395,7 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
             # STP is off on this bridge: an unprotected tunnel could close a loop.
             ops.append(dict(op='set', table='Port', record=name, column='protected',
                             value=True))
-    after = dict(bridge=bridge, exists=True, other_config=after_bridge['other_config'],
+    after = dict(bridge=bridge, exists=True, other_config=bridge_plan.after['other_config'],
                  stp_enable=False, tunnels=dict(sorted(after_tunnels.items())))
     return ops, dict(before=before, after=after, left_alone=left_alone)
 

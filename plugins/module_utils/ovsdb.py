@@ -182,6 +182,11 @@ def _bounded(func, timeout, message):
     return box.get('result')
 
 
+def ovsdb_context(module):
+    """The ``context`` for ``plan.run_module``: a session per attempt, locked unless checking."""
+    return lambda: OvsdbSession(module, lock=not module.check_mode)
+
+
 class OvsdbSession(object):
     """A connection to OVSDB for the length of one module call.
 

@@ -14,6 +14,7 @@ Nothing here imports ovsdbapp or the OVS library: filters and planners import th
 Ansible imports every filter file of the collection to find one filter.
 """
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
     ParamError,
     check_text,
@@ -42,21 +43,19 @@ def ovsdb_argument_spec():
     )
 
 
-class OvsdbError(Exception):
-    """A failure talking to OVSDB; the message is meant for the operator.
-
-    ``changed`` is true when the database took (or may have taken) a change before the failure;
-    ``detail`` is what the message leaves out, shown with -vvv.
-    """
+class OvsdbError(ModuleError):
+    """A failure talking to OVSDB or ovs-vswitchd (``changed``/``detail`` as ``ModuleError``)."""
 
     def __init__(self, msg, changed=False, detail=None):
-        super().__init__(msg)
-        self.changed = changed
-        self.detail = detail
+        super(OvsdbError, self).__init__(msg, changed=changed, detail=detail)
 
 
 class ConflictError(OvsdbError):
     """The database changed between the read and the commit; nothing was committed."""
+
+    def __init__(self, msg, detail=None):
+        super(ConflictError, self).__init__(msg, detail=detail)
+        self.retry = True
 
 
 def summarize_ops(ops, shown=SHOWN_OPS):

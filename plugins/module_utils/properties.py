@@ -30,6 +30,7 @@ import re
 import stat
 import tempfile
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import (  # noqa: F401
     MASK,
     is_secret_name,
@@ -44,7 +45,7 @@ TEMP_SUFFIX = '.tmp'
 _MKSTEMP_CHARS = '[a-z0-9_]{8}'
 
 
-class PropertiesError(ValueError):
+class PropertiesError(ParamError):
     """The file cannot be read as java.util.Properties would (message names line)."""
 
 

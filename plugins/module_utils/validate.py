@@ -8,6 +8,9 @@ changed. Values are shown through ``describe``, which never recurses, so a hosti
 (a dict nested a thousand levels deep) gets a short message instead of a crash.
 """
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError  # noqa: F401  (raised here; imported from here by many)
+
+
 # IFNAMSIZ is 16 on Linux including the NUL: 15 usable bytes. The kernel and OVS count bytes,
 # not characters (a name in UTF-8 with 'ü' uses 2 bytes for it).
 IFNAME_MAX = 15
@@ -17,10 +20,6 @@ IFNAME_MAX = 15
 MAX_DEPTH = 32
 SCALARS = (str, int, float, bool)
 _IFNAME_BAD_CHARS = '/:'
-
-
-class ParamError(ValueError):
-    """A parameter is wrong; the message names the field and the value."""
 
 
 def describe(value, limit=60):

@@ -129,51 +129,50 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import (
+    bridge_request,
     plan_bridge,
-    validate_bridge_params,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    describe_op,
+    DATAPATH_TYPES,
+    FAIL_MODES,
     ovsdb_argument_spec,
-    run_guarded,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         name=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
-        datapath_type=dict(type='str', choices=['system', 'netdev']),
-        fail_mode=dict(type='str', choices=['standalone', 'secure']),
+        datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
+        fail_mode=dict(type='str', choices=list(FAIL_MODES)),
         other_config=dict(type='dict'),
         external_ids=dict(type='dict'),
         purge_other_config=dict(type='bool', default=False),
         purge_external_ids=dict(type='bool', default=False),
     )
-    argument_spec.update(ovsdb_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
+    spec.update(ovsdb_argument_spec())
+    return spec
 
-    def run():
-        # Validate before connecting: a bad name fails the same with or without a database.
-        validate_bridge_params(p['name'], p['datapath_type'], p['fail_mode'],
-                               p['other_config'], p['external_ids'])
-        with OvsdbSession(module, lock=not module.check_mode) as session:
-            current = session.bridges().get(p['name'])
-            ops, before, after = plan_bridge(
-                current, p['name'], state=p['state'], datapath_type=p['datapath_type'],
-                fail_mode=p['fail_mode'], other_config=p['other_config'],
-                external_ids=p['external_ids'], purge_other_config=p['purge_other_config'],
-                purge_external_ids=p['purge_external_ids'])
-            if ops and not module.check_mode:
-                session.apply(ops)
-        result = dict(changed=bool(ops), bridge=after, actions=[describe_op(op) for op in ops])
-        if module._diff:
-            result['diff'] = dict(before=before, after=after)
-        return result
 
-    module.exit_json(**run_guarded(module, run))
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+
+    def plan(session, request):
+        return plan_bridge(
+            session.bridges().get(request['name']), request['name'], state=request['state'],
+            datapath_type=request['datapath_type'], fail_mode=request['fail_mode'],
+            other_config=request['other_config'], external_ids=request['external_ids'],
+            purge_other_config=request['purge_other_config'],
+            purge_external_ids=request['purge_external_ids'])
+
+    def apply(session, planned):
+        session.apply(planned.ops)
+
+    # bridge_request checks the name before connecting: it fails the same with or without a
+    # database.
+    run_module(module, plan, apply, parse=bridge_request, context=ovsdb_context(module))
 
 
 if __name__ == '__main__':

@@ -1,11 +1,19 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""plan_bridge: current bridge + wanted settings -> ops, before, after."""
+"""plan_bridge: current bridge + wanted settings -> a Plan (ops, before, after, actions)."""
 
 import pytest
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import plan_bridge
+from ansible_collections.cloudstack.ovs.plugins.module_utils import bridge as bridge_utils
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
+
+
+def plan_bridge(*args, **kwargs):
+    plan = bridge_utils.plan_bridge(*args, **kwargs)
+    assert plan.changed == bool(plan.ops)
+    assert len(plan.actions) == len(plan.ops)
+    assert plan.result == dict(bridge=plan.after)
+    return plan.ops, plan.before, plan.after
 
 
 def bridge(**kw):
@@ -73,14 +81,25 @@ def test_absent():
     assert before['name'] == 'br0' and after == {}
 
 
+def params(**kw):
+    base = dict(name='br0', state='present', datapath_type=None, fail_mode=None,
+                other_config=None, external_ids=None, purge_other_config=False,
+                purge_external_ids=False)
+    base.update(kw)
+    return base
+
+
 @pytest.mark.parametrize('kwargs, message', [
     (dict(name='x' * 20), r"^name: 'xxxxxxxxxxxxxxxxxxxx' is 20 bytes long"),
-    (dict(name='br0', datapath_type='dpdk'), r"^datapath_type: 'dpdk' is not one of system, netdev"),
-    (dict(name='br0', fail_mode='open'), r"^fail_mode: 'open' is not one of standalone, secure"),
-    (dict(name='br0', other_config='a=b'), r"^other_config: must be a dictionary"),
-    (dict(name='br0', state='gone'), r"^state: 'gone' is not one of present, absent"),
+    (dict(other_config='a=b'), r"^other_config: must be a dictionary"),
+    (dict(external_ids={'a': {'b': 1}}), r"^external_ids: the value of key 'a' must be"),
 ])
 def test_bad_params_name_field_and_value(kwargs, message):
-    name = kwargs.pop('name')
-    with pytest.raises(ParamError, match=message):
-        plan_bridge(None, name, **kwargs)
+    with pytest.raises(ParamError, match=message) as caught:
+        bridge_utils.bridge_request(params(**kwargs))
+    assert caught.value.field == next(iter(kwargs))
+
+
+def test_request_normalises_maps():
+    request = bridge_utils.bridge_request(params(other_config={'n': 5, 'b': True}))
+    assert request['other_config'] == {'n': '5', 'b': 'true'}

@@ -1,0 +1,67 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""The one error type of the collection and the one way a module fails.
+
+Standard library only: filters, planners and the action plugin import it too.
+
+Every error meant for the operator is a ``ModuleError`` (or a subclass named after where it
+comes from: ``ParamError`` for a bad parameter, ``OvsdbError`` for the database,
+``CloudStackError`` for the API, ``PropertiesError`` and ``ExtraConfigError`` for the formats
+they read). It carries:
+
+- the message, which names the field and shows the value (through ``validate.describe``,
+  masked where the value is a secret: the raiser knows, this file does not);
+- ``field``: the parameter at fault, where there is one (returned to the playbook as
+  ``field``, so a job template can act on it); the value itself is never returned, as it may be
+  a secret;
+- ``changed``: true when something was (or may have been) committed before the failure;
+- ``detail``: what the message leaves out, shown at ``-vvv``;
+- ``retry``: the failure left nothing changed and planning again may succeed (the OVSDB
+  conflict: the database changed between the read and the commit).
+
+Anything that is not a ``ModuleError`` is a bug: ``plan.run_module`` does not catch it, so
+Ansible reports a module failure with the traceback (shown at ``-vvv``).
+"""
+
+import re
+
+# Messages start with the field they are about: "peers[2].remote_ip: ...".
+_FIELD_PREFIX = re.compile(r'([A-Za-z_][\w.\[\]-]*):\s')
+
+
+class ModuleError(Exception):
+    """An error meant for the operator; see the file's docstring for the attributes."""
+
+    def __init__(self, msg, field=None, changed=False, detail=None, retry=False):
+        super(ModuleError, self).__init__(msg)
+        self.field = field
+        self.changed = changed
+        self.detail = detail
+        self.retry = retry
+
+
+class ParamError(ModuleError, ValueError):
+    """A parameter is wrong; the message names the field and the value. Nothing was changed.
+
+    Also a ``ValueError``, so that a filter's ``except ValueError`` still turns it into its own
+    error. ``field`` defaults to the name the message starts with ("peers[2].remote_ip: ...").
+    """
+
+    def __init__(self, msg, field=None):
+        if field is None:
+            match = _FIELD_PREFIX.match(msg) if isinstance(msg, str) else None
+            field = match.group(1) if match else None
+        super(ParamError, self).__init__(msg, field=field)
+
+
+def fail(module, exc, attempts=1):
+    """Fail the module with ``exc``'s message: the one fail path of every module."""
+    msg = str(exc)
+    if exc.retry and attempts > 1:
+        msg += ' (tried %d times)' % attempts
+    if exc.detail and getattr(module, '_verbosity', 0) >= 3:
+        msg = '%s\n%s' % (msg, exc.detail)
+    extra = {}
+    if exc.field:
+        extra['field'] = exc.field
+    module.fail_json(msg=msg, changed=bool(exc.changed), **extra)

@@ -1,0 +1,64 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""Every module has the one shape: main() hands its parse/plan/apply to plan.run_module.
+
+Read from each module's source (its syntax tree), so that a new module is checked the day it is
+added: main() calls run_module, and nothing in the module exits, fails or branches on check
+mode by itself - that is run_module's job, done once for all of them.
+"""
+
+import ast
+import glob
+import os
+
+import pytest
+
+MODULES = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins', 'modules')
+PATHS = sorted(glob.glob(os.path.join(MODULES, '*.py')))
+
+
+def tree(path):
+    with open(path) as handle:
+        return ast.parse(handle.read(), path)
+
+
+def functions(module_tree):
+    return dict((node.name, node) for node in module_tree.body
+                if isinstance(node, ast.FunctionDef))
+
+
+def called_names(node):
+    names = set()
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call):
+            func = call.func
+            names.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, 'id', None))
+    return names
+
+
+# Modules whose code runs on the controller (an action plugin of the same name); the file holds
+# only the documentation.
+DOC_ONLY = [os.path.basename(p) for p in PATHS if 'main' not in functions(tree(p))]
+
+
+def test_the_doc_only_modules_have_an_action_plugin():
+    for name in DOC_ONLY:
+        assert os.path.exists(os.path.join(MODULES, '..', 'action', name)), name
+
+
+@pytest.mark.parametrize('path', [p for p in PATHS if os.path.basename(p) not in DOC_ONLY],
+                         ids=os.path.basename)
+def test_main_uses_the_spine(path):
+    module_tree = tree(path)
+    main = functions(module_tree)['main']
+    assert 'run_module' in called_names(main), 'main() does not call plan.run_module'
+    assert 'AnsibleModule' in called_names(main)
+    imported = [alias.name for node in ast.walk(module_tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names if node.module.endswith('module_utils.plan')]
+    assert 'run_module' in imported
+    for node in ast.walk(module_tree):
+        if isinstance(node, ast.Attribute):
+            assert node.attr not in ('exit_json', 'fail_json'), (
+                'line %d: %s - exits and failures go through run_module' % (node.lineno, node.attr))
+            assert node.attr != 'check_mode', (
+                'line %d: check mode is handled by run_module' % node.lineno)
