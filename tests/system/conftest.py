@@ -123,14 +123,24 @@ def fake_tls(tmp_path):
         server.stop()
 
 
-@pytest.fixture(scope='module')
-def lab(tmp_path_factory):
-    """Three lab hosts with OVS running, reachable over SSH; one lab per test module."""
-    the_lab = Lab(str(tmp_path_factory.mktemp('lab')), hosts=3).create(start_ovs=True)
+def _three_host_lab(tmp_path_factory, name):
+    the_lab = Lab(str(tmp_path_factory.mktemp(name)), hosts=3).create(start_ovs=True)
     try:
         yield the_lab
     finally:
         the_lab.destroy()
+
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    """Three lab hosts with OVS running, reachable over SSH; one lab per test module."""
+    yield from _three_host_lab(tmp_path_factory, 'lab')
+
+
+@pytest.fixture
+def second_lab(tmp_path_factory):
+    """Another three-host lab, for one test that must start from switches nobody touched."""
+    yield from _three_host_lab(tmp_path_factory, 'lab-b')
 
 
 @pytest.fixture(scope='module')

@@ -18,7 +18,6 @@ import sys
 import pytest
 
 from conftest import COLLECTIONS, PYTHON, _ensure_link, ansible, recap, run_module
-from testbed import Lab
 from testbed.agent import AgentReplay, replay_mesh
 
 _ensure_link()
@@ -191,15 +190,6 @@ def test_c_default_run_keeps_an_agent_tunnel_the_inventory_lacks_explicit_purge_
 
 
 # ---------------------------------------------------------------- (b) agent first
-
-@pytest.fixture
-def second_lab(tmp_path_factory):
-    the_lab = Lab(str(tmp_path_factory.mktemp('lab-b')), hosts=3).create(start_ovs=True)
-    try:
-        yield the_lab
-    finally:
-        the_lab.destroy()
-
 
 def test_b_module_adopts_the_mesh_the_agent_built(second_lab, tmp_path_factory):
     lab = second_lab
