@@ -66,7 +66,8 @@ class Plan(object):
         values['changed'] = self.changed
         if self.actions is not None:
             values['actions'] = self.actions
-        if with_diff:
+        # An info module's plan has nothing to show: no diff key, as before the spine.
+        if with_diff and (self._diff, self.before, self.after) != (None, None, None):
             values['diff'] = self.diff
         return values
 

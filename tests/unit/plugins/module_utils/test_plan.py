@@ -79,8 +79,8 @@ def test_no_ops_no_apply_and_unchanged():
     assert module.exited['changed'] is False and module.exited['actions'] == []
 
 
-def test_an_info_plan_has_no_actions_key():
-    module = run(FakeModule(), lambda ctx, req: Plan(result=dict(facts={'x': 1})))
+def test_an_info_plan_has_no_actions_or_diff_key():
+    module = run(FakeModule(diff=True), lambda ctx, req: Plan(result=dict(facts={'x': 1})))
     assert module.exited == dict(changed=False, facts={'x': 1})
 
 
