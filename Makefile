@@ -14,7 +14,7 @@ COLL_COPY := $(ROOT)/.build/copy/ansible_collections/cloudstack/ovs
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/link
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all deps venv link copy lab lab-down test sanity units system molecule bench bench-fleet bench-doctor build docs lint clean
+.PHONY: all deps venv testbed-path link copy lab lab-down test sanity units system molecule bench bench-fleet bench-doctor build docs lint clean
 
 all: test
 
@@ -28,7 +28,19 @@ $(VENV)/.stamp: requirements.txt tests/requirements.txt
 	$(VENV)/bin/pip install -q -r tests/requirements.txt
 	touch $@
 
+# The testbed (tests/testbed) is a package for every Python of the venv - make lab, the benches,
+# pytest, molecule, `python -m testbed`: a .pth file in the venv's site-packages names tests/.
+# Written when missing or naming another directory, so an existing venv gets it too.
+TESTBED_PTH = cloudstack_ovs_testbed.pth
+testbed-path:
+	@[ -x $(PY) ] || { echo "no virtualenv in $(VENV): run make venv" >&2; exit 1; }
+	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
+	  if [ "$$(cat "$$site/$(TESTBED_PTH)" 2>/dev/null)" != "$(ROOT)/tests" ]; then \
+	    echo "$(ROOT)/tests" > "$$site/$(TESTBED_PTH)" && echo "$$site/$(TESTBED_PTH) -> $(ROOT)/tests"; \
+	  fi
+
 venv: deps $(VENV)/.stamp link
+	@$(MAKE) --no-print-directory testbed-path
 
 link:
 	@mkdir -p $(dir $(COLL_LINK))
@@ -44,7 +56,7 @@ copy: link
 lab: venv
 	$(PY) lab/lab.py up $(if $(HOSTS),--hosts $(HOSTS)) $(if $(NETWORKS),--networks $(NETWORKS))
 
-lab-down: link
+lab-down: link testbed-path
 	$(PY) lab/lab.py down
 
 test: venv
@@ -57,22 +69,22 @@ units: copy
 	bash .ci/ansible-test-prep $(PY)
 	cd $(COLL_COPY) && ansible-test units --local --python 3.11 --requirements --color no
 
-system: link
+system: link testbed-path
 	$(PY) -m pytest -p no:cacheprovider tests/system -v -ra
 
 # kvm_host.yml on three lab hosts: converge, idempotence, verify (extensions/molecule/default).
-molecule: link
+molecule: link testbed-path
 	cd extensions && molecule test
 
 bench: venv
 	$(PY) bench/gre_mesh.py
 
 # gre_mesh.yml over fleets of 8, 16, 32 (64) lab hosts against Ansible's floor (docs/scale.md).
-bench-fleet: link
+bench-fleet: link testbed-path
 	$(PY) bench/fleet.py $(BENCH_FLEET_ARGS)
 
 # The mesh doctor against one idempotent gre_mesh.yml run on a 3-host lab (docs/mesh-doctor.md).
-bench-doctor: link
+bench-doctor: link testbed-path
 	$(PY) bench/mesh_doctor.py $(BENCH_DOCTOR_ARGS)
 
 build: copy

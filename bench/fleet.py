@@ -37,17 +37,13 @@ import sys
 import tempfile
 import time
 
+from testbed import Lab, OvsSwitch, TestbedError
+from testbed.ansible_cli import PYTHON, ansible_env
+from testbed.lab import check_capacity, mem_available_mib
+from gre_mesh import RAW_TRANSACTION  # bench/gre_mesh.py, beside this script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'system'))
-sys.path.insert(0, HERE)
-
-from testbed import Lab, OvsSwitch, TestbedError  # noqa: E402
-from testbed.lab import check_capacity, mem_available_mib  # noqa: E402
-from conftest import PYTHON, ansible_env  # noqa: E402
-from gre_mesh import RAW_TRANSACTION  # noqa: E402  (bench/gre_mesh.py)
-
 OUT = os.path.join(HERE, 'out')
 PNG = os.path.join(ROOT, 'docs', 'images', 'fleet.png')
 SCALE_MD = os.path.join(ROOT, 'docs', 'scale.md')

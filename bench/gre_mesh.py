@@ -18,16 +18,11 @@ Only documentation addresses (198.51.100.0/24) are used, inside the switch's own
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'system'))
-
-from testbed import OvsSwitch  # noqa: E402
-from conftest import PYTHON, ansible, ansible_env  # noqa: E402
+from testbed import OvsSwitch
+from testbed.ansible_cli import PYTHON, ansible, ansible_env
 
 HOSTS = 64
 NETWORKS = 32

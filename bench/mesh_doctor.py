@@ -18,17 +18,13 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'system'))
+from testbed import Lab
+from testbed.ansible_cli import PYTHON, ansible, recap
 
-from testbed import Lab  # noqa: E402
-from conftest import PYTHON, ansible, recap  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 KEYS = (1001, 1002)
 VM_NET = {1001: '203.0.113.1%d', 1002: '203.0.113.2%d'}

@@ -29,11 +29,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
-
 sys.path.insert(0, os.path.join(ROOT, '.build', 'link'))  # the collection (make link)
 
-from testbed import Lab, TestbedError  # noqa: E402  (needs tests/ on sys.path)
+# the testbed: tests/ is on the venv's path (make venv writes a .pth file naming it)
+from testbed import Lab, TestbedError  # noqa: E402
 from testbed.agent import AgentReplay, replay_mesh  # noqa: E402
 from testbed.lab import check_capacity  # noqa: E402
 from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link  # noqa: E402

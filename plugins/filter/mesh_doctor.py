@@ -1,11 +1,12 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
 """The mesh doctor's zone report, from every host's ``gre_mesh_info`` (documented in
-``plugins/filter/mesh_doctor_report.yml``; the analysis lives in ``module_utils/mesh_doctor.py``)."""
+``plugins/filter/mesh_doctor_report.yml``; the analysis lives in ``module_utils/mesh_doctor.py``,
+the rendering in ``module_utils/mesh_report.py``)."""
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_doctor
+from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_doctor, mesh_report
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 
@@ -15,8 +16,8 @@ def mesh_doctor_report(hosts, image='mesh.svg'):
         result = mesh_doctor.diagnose(hosts)
     except ParamError as exc:
         raise AnsibleFilterError(str(exc))
-    result['markdown'] = mesh_doctor.markdown(result, image=image)
-    result['dot'] = mesh_doctor.picture(result)
+    result['markdown'] = mesh_report.markdown(result, image=image)
+    result['dot'] = mesh_report.picture(result)
     # JSON object keys are strings
     result['networks'] = dict((str(k), v) for k, v in result['networks'].items())
     return result

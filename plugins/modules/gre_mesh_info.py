@@ -161,37 +161,35 @@ addresses:
 '''
 
 
-import json
-import os
-import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.appctl import Appctl
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
     agent_considers_configured,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
     BROADCAST_MAC,
     CS_HOST_SETUP,
     flow_lines,
     is_tunnel_port,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_doctor import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import (
     is_tunnel_bridge,
     ovs_addresses,
     parse_fdb,
     parse_trace,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import Ofctl, default_rundir
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     OvsdbError,
     bridge_data,
     ovsdb_argument_spec,
-    run_guarded,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import Ofctl, default_rundir
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan, run_module
 
 # A locally administered source address for the traced frames (tracing never learns it).
 TRACE_SRC_MAC = '02:00:00:00:00:01'
@@ -200,12 +198,13 @@ WORKERS = 6
 
 
 class Reader(Ofctl):
-    """ovs-ofctl, ovs-vswitchd's control commands and ip, each bounded by the module's timeout;
-    read-only calls only."""
+    """ovs-ofctl, ovs-vswitchd's control commands (``appctl.Appctl``) and ip, each bounded by
+    the module's timeout; read-only calls only."""
 
     def __init__(self, module, rundir, timeout):
         super(Reader, self).__init__(module, rundir, timeout)
         self.ip = module.get_bin_path('ip', required=True)
+        self.appctl = Appctl(rundir, timeout)
 
     def flows(self, bridge):
         try:
@@ -216,52 +215,9 @@ class Reader(Ofctl):
             return None, (err or out).strip() or 'rc=%d' % rc
         return flow_lines(out), None
 
-    def control_socket(self, what):
-        """ovs-vswitchd's control socket, found the way ovs-appctl finds it (its pid file)."""
-        try:
-            with open(os.path.join(self.rundir, 'ovs-vswitchd.pid')) as handle:
-                pid = int(handle.read().strip())
-        except (IOError, OSError, ValueError) as exc:
-            raise OvsdbError('%s: cannot find ovs-vswitchd in %s: %s' % (what, self.rundir, exc))
-        return os.path.join(self.rundir, 'ovs-vswitchd.%d.ctl' % pid)
-
     def appctl_call(self, *args):
-        """One ovs-vswitchd control command, as ovs-appctl sends it (JSON-RPC on the control
-        socket), without a process per call; the whole exchange bounded by the timeout."""
-        what = 'ovs-appctl %s' % ' '.join(args)
-        path = self.control_socket(what)
-        deadline = time.monotonic() + self.timeout
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self.timeout)
-            sock.connect(path)
-            sock.sendall(json.dumps(dict(method=args[0], params=list(args[1:]), id=0))
-                         .encode('utf-8'))
-            received = b''
-            while True:
-                sock.settimeout(max(deadline - time.monotonic(), 0.001))
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise OvsdbError('%s: ovs-vswitchd closed %s without an answer'
-                                     % (what, path))
-                received += chunk
-                try:
-                    reply = json.JSONDecoder().raw_decode(received.decode('utf-8'))[0]
-                    break
-                except ValueError:  # not all of it yet
-                    continue
-        except socket.timeout:
-            raise OvsdbError('%s: no answer from ovs-vswitchd (%s) within %ss (is it stopped or '
-                             'overloaded?)' % (what, path, self.timeout))
-        except (IOError, OSError) as exc:
-            raise OvsdbError('%s: %s (%s)' % (what, exc, path))
-        finally:
-            sock.close()
-        if not isinstance(reply, dict):
-            raise OvsdbError('%s: unexpected answer %r' % (what, reply))
-        if reply.get('error') is not None:
-            raise OvsdbError('%s: %s' % (what, str(reply['error']).strip()))
-        return reply.get('result') or ''
+        """One ovs-vswitchd control command (``ovs-appctl <args>``); its text answer."""
+        return self.appctl.call(*args)
 
     def trace(self, bridge, flow):
         return parse_trace(self.appctl_call('ofproto/trace', bridge, flow))
@@ -352,53 +308,66 @@ def read_bridges(reader, bridges, trace, max_unicast):
                     result['unicast'].append(traced)
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         host_id=dict(type='int'),
         bridges=dict(type='list', elements='str', default=[]),
         trace=dict(type='bool', default=True),
         max_unicast_traces=dict(type='int', default=16),
         ovs_rundir=dict(type='path'),
     )
-    argument_spec.update(ovsdb_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
+    spec.update(ovsdb_argument_spec())
+    return spec
 
-    def run():
-        if p['host_id'] is not None and p['host_id'] < 1:
-            module.fail_json(msg='host_id: must be a positive CloudStack host id (got %r)'
-                             % p['host_id'])
-        if p['max_unicast_traces'] < 0:
-            module.fail_json(msg='max_unicast_traces: must be 0 or more (got %r)'
-                             % p['max_unicast_traces'])
-        rundir = p['ovs_rundir'] or default_rundir(p['db'])
-        reader = Reader(module, rundir, p['timeout'])
-        with ThreadPoolExecutor(max_workers=1) as side:
-            addresses = side.submit(reader.addresses)  # read while OVSDB is
-            with OvsdbSession(module) as session:
-                rows = list(session.api.tables['Bridge'].rows.values())
-                internal = set(i.name for i in session.api.tables['Interface'].rows.values()
-                               if i.type == 'internal')
-                bridges = {}
-                for row in rows:
-                    data = bridge_data(row)
-                    if not (is_tunnel_bridge(data) or row.name in p['bridges']):
-                        continue
-                    data['rstp_enable'] = bool(row.rstp_enable)
-                    data['controllers'] = sorted(c.target for c in row.controller)
-                    bridges[row.name] = data
-            missing = [b for b in p['bridges'] if b not in bridges]
-            if missing:
-                module.fail_json(msg='bridges: no such bridge: %s' % ', '.join(missing))
-            for name, data in bridges.items():
-                setup = data['other_config'].get(CS_HOST_SETUP)
-                data['agent_configured'] = (None if p['host_id'] is None
-                                            else agent_considers_configured(setup, p['host_id']))
-            read_bridges(reader, bridges, p['trace'], p['max_unicast_traces'])
-            return dict(changed=False, host_id=p['host_id'], bridges=bridges,
-                        addresses=ovs_addresses(addresses.result(), internal))
 
-    module.exit_json(**run_guarded(module, run))
+def mesh_info_request(params):
+    """The parameters checked once, before anything is read (what a spec cannot say)."""
+    if params['host_id'] is not None and params['host_id'] < 1:
+        raise ParamError('host_id: must be a positive CloudStack host id (got %r)'
+                         % params['host_id'])
+    if params['max_unicast_traces'] < 0:
+        raise ParamError('max_unicast_traces: must be 0 or more (got %r)'
+                         % params['max_unicast_traces'])
+    request = dict(params)
+    request['ovs_rundir'] = params['ovs_rundir'] or default_rundir(params['db'])
+    return request
+
+
+def read_mesh_info(module, request):
+    """This host's side of the mesh: a Plan with no changes, the reading as its result."""
+    reader = Reader(module, request['ovs_rundir'], request['timeout'])
+    with ThreadPoolExecutor(max_workers=1) as side:
+        addresses = side.submit(reader.addresses)  # read while OVSDB is
+        with OvsdbSession(module) as session:
+            rows = list(session.api.tables['Bridge'].rows.values())
+            internal = set(i.name for i in session.api.tables['Interface'].rows.values()
+                           if i.type == 'internal')
+            bridges = {}
+            for row in rows:
+                data = bridge_data(row)
+                if not (is_tunnel_bridge(data) or row.name in request['bridges']):
+                    continue
+                data['rstp_enable'] = bool(row.rstp_enable)
+                data['controllers'] = sorted(c.target for c in row.controller)
+                bridges[row.name] = data
+        missing = [b for b in request['bridges'] if b not in bridges]
+        if missing:
+            raise ParamError('bridges: no such bridge: %s' % ', '.join(missing))
+        host_id = request['host_id']
+        for data in bridges.values():
+            setup = data['other_config'].get(CS_HOST_SETUP)
+            data['agent_configured'] = (None if host_id is None
+                                        else agent_considers_configured(setup, host_id))
+        read_bridges(reader, bridges, request['trace'], request['max_unicast_traces'])
+        return Plan(result=dict(host_id=host_id, bridges=bridges,
+                                addresses=ovs_addresses(addresses.result(), internal)))
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # Read-only: no ops, no apply; OvsdbSession is opened in the read, after ``ip`` started.
+    run_module(module, lambda _context, request: read_mesh_info(module, request),
+               parse=mesh_info_request)
 
 
 if __name__ == '__main__':

@@ -5,79 +5,22 @@
 Run as root (namespaces, OVS): ``make system`` or ``.venv/bin/python -m pytest tests/system``.
 """
 
-import json
 import os
-import re
-import subprocess
-import sys
 
 import pytest
 
-TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROOT = os.path.dirname(TESTS)
-sys.path.insert(0, TESTS)
-
-from testbed import Lab, OvsSwitch  # noqa: E402
-
-# The collection as Ansible and Python see it (``make link`` creates the symlink).
-COLLECTIONS = os.path.join(ROOT, '.build', 'link')
-PYTHON = sys.executable
-
-
-def _ensure_link():
-    link = os.path.join(COLLECTIONS, 'ansible_collections', 'cloudstack', 'ovs')
-    if not os.path.exists(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(ROOT, link)
-
-
-def ansible_env(**extra):
-    _ensure_link()
-    env = dict(os.environ)
-    env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PYTHONPATH=COLLECTIONS,
-               ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_RETRY_FILES_ENABLED='False',
-               ANSIBLE_NOCOLOR='1', ANSIBLE_PYTHON_INTERPRETER=PYTHON,
-               ANSIBLE_LOCALHOST_WARNING='False', ANSIBLE_DEPRECATION_WARNINGS='False')
-    env.update(extra)
-    return env
-
-
-def run_module(name, args, check_mode=False, diff=False, timeout=120, env=None):
-    """Run ``cloudstack.ovs.<name>`` the way Ansible runs it on a host: a Python process fed
-    its arguments as JSON. Returns the module's result dict (``failed`` and ``msg`` on failure).
-    ``env`` adds to (or overrides) the environment of ``ansible_env()``.
-    """
-    _ensure_link()
-    payload = dict(args)
-    payload['_ansible_check_mode'] = check_mode
-    payload['_ansible_diff'] = diff
-    proc = subprocess.run(
-        [PYTHON, '-m', 'ansible_collections.cloudstack.ovs.plugins.modules.' + name],
-        input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}), capture_output=True, text=True,
-        timeout=timeout, env=ansible_env(**(env or {})), check=False)
-    try:
-        return json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError('module %s printed no JSON (rc=%d):\n%s\n%s'
-                             % (name, proc.returncode, proc.stdout, proc.stderr))
-
-
-def ansible(*argv, **kw):
-    """Run an ansible command line (``ansible``, ``ansible-playbook`` ...) from the venv."""
-    binary = os.path.join(os.path.dirname(PYTHON), argv[0])
-    env = ansible_env(**kw.pop('env', {}))
-    return subprocess.run([binary] + list(argv[1:]), capture_output=True, text=True, env=env,
-                          cwd=kw.pop('cwd', ROOT), timeout=kw.pop('timeout', 600), check=False,
-                          **kw)
-
-
-def recap(stdout):
-    """``PLAY RECAP`` of ansible-playbook output: host -> {'ok': n, 'changed': n, ...}."""
-    out = {}
-    text = stdout.rsplit('PLAY RECAP', 1)[-1]
-    for match in re.finditer(r'^(\S+)\s+:\s+(.*)$', text, re.M):
-        out[match.group(1)] = dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', match.group(2)))
-    return out
+from testbed import Lab, OvsSwitch
+# The tests import these from here (``from conftest import ansible, run_module``).
+from testbed.ansible_cli import (  # noqa: F401  pylint: disable=unused-import
+    COLLECTIONS,
+    PYTHON,
+    ROOT,
+    ansible,
+    ansible_env,
+    ensure_link as _ensure_link,
+    recap,
+    run_module,
+)
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -5,7 +5,8 @@
 * ``OvsSwitch``: one throwaway ovsdb-server + ovs-vswitchd in a network namespace of its own.
 * ``Lab``: N lab hosts reachable over SSH (see ``lab.py``), used by ``make lab``, pytest and molecule.
 
-Used as ``from testbed import Lab, OvsSwitch`` with ``tests/`` on ``sys.path``.
+Used as ``from testbed import Lab, OvsSwitch``: ``make venv`` puts ``tests/`` on the venv's path
+(a ``.pth`` file in its site-packages), and pytest on its own (``pythonpath`` in pytest.ini).
 """
 
 from .lab import Lab, LabHost, Vm  # noqa: F401

@@ -2,10 +2,14 @@
 # Apache License 2.0 (see LICENSE)
 """Command line of the testbed (used by the molecule scenario's create/destroy playbooks).
 
-    python tests/testbed create DIR --inventory FILE [--hosts 3] [--networks 0] [--start-ovs]
-                                [--vars JSON]
-    python tests/testbed memory DIR
-    python tests/testbed destroy DIR
+    python -m testbed create DIR --inventory FILE [--hosts 3] [--networks 0] [--start-ovs]
+                             [--vars JSON]
+    python -m testbed memory DIR
+    python -m testbed destroy DIR
+
+``python`` is the venv's (``.venv/bin/python``): ``make venv`` puts ``tests/`` on its path (a
+``.pth`` file), so ``testbed`` is a package wherever it runs. Without the venv:
+``PYTHONPATH=tests python3 -m testbed ...`` from the repository.
 
 ``--networks N`` gives every host the GRE networks 1001..1000+N (``cloudstack_gre_networks``,
 userspace datapath) for ``playbooks/gre_mesh.yml``. A size that does not fit this machine's
@@ -17,12 +21,7 @@ import json
 import os
 import sys
 
-if __package__ in (None, ''):
-    # run as a directory (python tests/testbed): make ``testbed`` importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from testbed import Lab, TestbedError  # noqa: E402  pylint: disable=import-self
-else:
-    from . import Lab, TestbedError
+from testbed import Lab, TestbedError
 
 
 def main(argv=None):

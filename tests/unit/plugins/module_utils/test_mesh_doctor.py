@@ -7,7 +7,11 @@ import copy
 
 import pytest
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_doctor
+from ansible_collections.cloudstack.ovs.plugins.module_utils import (
+    mesh_doctor,
+    mesh_reading,
+    mesh_report,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import desired_flows
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import mesh_dot
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
@@ -59,19 +63,19 @@ LOCAL     0  9a:41:36:7b:de:47    1
 
 
 def test_parse_trace_userspace_kernel_and_protected():
-    local = mesh_doctor.parse_trace(TRACE_LOCAL)
+    local = mesh_reading.parse_trace(TRACE_LOCAL)
     assert local['tunnels'] == [dict(remote_ip='192.0.2.12', key='1001'),
                                 dict(remote_ip='192.0.2.13', key='1001')]
-    from_tunnel = mesh_doctor.parse_trace(TRACE_FROM_TUNNEL)
+    from_tunnel = mesh_reading.parse_trace(TRACE_FROM_TUNNEL)
     assert from_tunnel['tunnels'] == [] and from_tunnel['actions'] == '3,5'
     assert from_tunnel['notes'] == ['Flow is between protected ports, skipping output.']
-    kernel = mesh_doctor.parse_trace(TRACE_KERNEL)
+    kernel = mesh_reading.parse_trace(TRACE_KERNEL)
     assert [t['remote_ip'] for t in kernel['tunnels']] == ['192.0.2.12', '192.0.2.13']
     assert all(t['key'] == '1001' for t in kernel['tunnels'])
 
 
 def test_parse_fdb():
-    assert mesh_doctor.parse_fdb(FDB) == [
+    assert mesh_reading.parse_fdb(FDB) == [
         dict(port=1, vlan=0, mac='6e:3f:d7:41:a0:c9'), dict(port=2, vlan=0, mac='d6:42:78:93:6d:0c'),
         dict(port='LOCAL', vlan=0, mac='9a:41:36:7b:de:47')]
 
@@ -82,18 +86,18 @@ def test_ovs_addresses_marks_bridge_devices():
         {'ifname': 'cloudbr0', 'addr_info': [
             {'family': 'inet', 'local': '192.0.2.11', 'prefixlen': 24, 'scope': 'global'},
             {'family': 'inet6', 'local': 'fe80::1', 'prefixlen': 64, 'scope': 'link'}]}]
-    assert mesh_doctor.ovs_addresses(ip_json, {'cloudbr0', 'OVSTunnel1001'}) == [
+    assert mesh_reading.ovs_addresses(ip_json, {'cloudbr0', 'OVSTunnel1001'}) == [
         dict(ifname='eth0', address='10.0.0.1', prefixlen=8, ovs=False),
         dict(ifname='cloudbr0', address='192.0.2.11', prefixlen=24, ovs=True)]
 
 
 def test_tunnel_bridge_and_key_detection():
-    assert mesh_doctor.bridge_key(dict(name='OVSTunnel1001')) == 1001
-    assert mesh_doctor.bridge_key(dict(name='br-x', other_config={'gre_key': 'OVSTunnel7'})) == 7
-    assert mesh_doctor.bridge_key(dict(name='br-x', other_config={})) is None
-    assert mesh_doctor.is_tunnel_bridge(dict(name='OVSTunnel5', ports={}))
-    assert mesh_doctor.is_tunnel_bridge(dict(name='gre0', ports={'t5-1-2': {}}))
-    assert not mesh_doctor.is_tunnel_bridge(dict(name='cloudbr0', ports={'eth0': {}}))
+    assert mesh_reading.bridge_key(dict(name='OVSTunnel1001')) == 1001
+    assert mesh_reading.bridge_key(dict(name='br-x', other_config={'gre_key': 'OVSTunnel7'})) == 7
+    assert mesh_reading.bridge_key(dict(name='br-x', other_config={})) is None
+    assert mesh_reading.is_tunnel_bridge(dict(name='OVSTunnel5', ports={}))
+    assert mesh_reading.is_tunnel_bridge(dict(name='gre0', ports={'t5-1-2': {}}))
+    assert not mesh_reading.is_tunnel_bridge(dict(name='cloudbr0', ports={'eth0': {}}))
 
 
 # ---------------------------------------------------------------- a zone built by hand
@@ -315,16 +319,16 @@ def test_report_has_findings_table_matrix_and_picture():
     hosts = zone()
     del bridge(hosts, 'kvm1')['ports']['t1001-1-2']
     result = mesh_doctor.diagnose(copy.deepcopy(hosts))
-    text = mesh_doctor.markdown(result)
+    text = mesh_report.markdown(result)
     assert text.startswith('# Mesh doctor report\n\nBROKEN: 1 error(s)')
     assert '| error | kvm1 | 1001 | `tunnel-missing` |' in text
     assert '`ansible-playbook cloudstack.ovs.gre_mesh --limit kvm1` |' in text
     assert '| kvm1 | - | broken: kvm1: tunnel missing | ok |' in text
     assert '![GRE mesh](mesh.svg)' in text
-    dot = mesh_doctor.picture(result)
+    dot = mesh_report.picture(result)
     assert dot.count('#d62728') == 2  # the broken link: line and label
     assert dot.count('color="#2ca02c"') == 2
-    clean = mesh_doctor.markdown(mesh_doctor.diagnose(zone()), image='')
+    clean = mesh_report.markdown(mesh_doctor.diagnose(zone()), image='')
     assert 'CLEAN' in clean and 'None.' in clean and '![' not in clean
 
 
