@@ -19,12 +19,13 @@ import os
 import re
 import traceback
 import warnings
+from contextlib import contextmanager
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError, ParamError
 
 CS_IMPORT_ERROR = None
 try:
@@ -187,21 +188,22 @@ class CloudStackApi(object):
 
 
 def connect(module):
-    """A CloudStackApi from the module's options; fails the module when cs is missing or
-    api_url is not an HTTP(S) URL."""
+    """A CloudStackApi from the module's options; raises a ``ModuleError`` when cs is missing
+    and a ``ParamError`` naming the option when api_url, api_timeout or api_verify_ssl_cert is
+    wrong."""
     if CS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib('cs'), exception=CS_IMPORT_ERROR)
+        raise ModuleError(missing_required_lib('cs'), detail=CS_IMPORT_ERROR)
     p = module.params
     url = p['api_url']
     if not url.startswith(('http://', 'https://')):
-        module.fail_json(msg='api_url: must be an http(s) URL such as '
-                             'https://cloud.example.com/client/api (got %s)' % url)
+        raise ParamError('api_url: must be an http(s) URL such as '
+                         'https://cloud.example.com/client/api (got %s)' % url)
     if p['api_timeout'] <= 0:
-        module.fail_json(msg='api_timeout: must be a number of seconds above 0 (got %s)'
-                             % p['api_timeout'])
+        raise ParamError('api_timeout: must be a number of seconds above 0 (got %s)'
+                         % p['api_timeout'])
     if p['api_verify_ssl_cert'] and not os.path.exists(p['api_verify_ssl_cert']):
-        module.fail_json(msg='api_verify_ssl_cert: no such CA certificate file or directory '
-                             '(got %s)' % p['api_verify_ssl_cert'])
+        raise ParamError('api_verify_ssl_cert: no such CA certificate file or directory '
+                         '(got %s)' % p['api_verify_ssl_cert'])
     if not p['validate_certs'] and not p['api_verify_ssl_cert']:
         module.warn('validate_certs is false: the TLS certificate of %s is not verified' % url)
     # As ngine_io.cloudstack: a CA file in api_verify_ssl_cert is used even when
@@ -212,6 +214,15 @@ def connect(module):
                     dangerous_no_tls_verify=not p['validate_certs'],
                     job_timeout=JOB_WAIT, poll_interval=JOB_POLL_INTERVAL)
     return CloudStackApi(cs)
+
+
+def cloudstack_context(module):
+    """The ``context`` factory of a module that talks to CloudStack (``plan.run_module``):
+    plan and apply share one ``CloudStackApi``; it holds no connection to close."""
+    @contextmanager
+    def context():
+        yield connect(module)
+    return context
 
 
 def find_by_name_or_id(items, field, wanted, what):

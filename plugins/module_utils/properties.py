@@ -2,10 +2,9 @@
 # Apache License 2.0 (see LICENSE)
 """Edit Java properties files the way ``java.util.Properties.load`` reads them.
 
-Pure text logic (parse, plan, render, mask) plus small file helpers: a locked,
-fsync'ed temporary file next to the target (:func:`write_temp`; the module renames it
-with ``AnsibleModule.atomic_move``) and the removal of temporary files a killed run left
-behind (:func:`remove_leftover_temps`). The module ``agent_properties`` is a thin wrapper.
+Pure text logic: parse, plan, render, mask, and :func:`read_file` (the bytes as the agent
+decodes them). Writing the file (temporary file, lock, rename) is in ``properties_file``;
+the ``agent_properties`` module's request, plan and apply are in ``properties_edit``.
 
 Encoding
     CloudStack's agent reads ``agent.properties`` with
@@ -24,11 +23,7 @@ Model
 """
 
 import errno
-import fcntl
-import os
 import re
-import stat
-import tempfile
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import (  # noqa: F401
@@ -40,9 +35,6 @@ ENCODING = 'iso-8859-1'
 # java.util.Properties treats these three as whitespace (not \r or \n: they end lines).
 _WS = ' \t\f'
 _LINE_RE = re.compile(r'([^\r\n]*)(\r\n|\r|\n|$)')
-# Our temporary files: ".<name>.<8 mkstemp characters>.tmp" next to the file.
-TEMP_SUFFIX = '.tmp'
-_MKSTEMP_CHARS = '[a-z0-9_]{8}'
 
 
 class PropertiesError(ParamError):
@@ -282,7 +274,7 @@ def to_property_string(field, value, secret=False):
         shown = repr(value)
         if len(shown) > 80:
             shown = shown[:77] + '...'
-    raise ValueError('%s: must be a string, number, boolean or null (got %s)' % (field, shown))
+    raise ParamError('%s: must be a string, number, boolean or null (got %s)' % (field, shown))
 
 
 def newline_of(entries):
@@ -372,7 +364,7 @@ def masked_text(entries, extra=()):
     return ''.join(out)
 
 
-# ---------------------------------------------------------------- files
+# ---------------------------------------------------------------- reading
 
 def read_file(path):
     """Return the text (ISO-8859-1) of ``path`` or None when it does not exist."""
@@ -384,106 +376,3 @@ def read_file(path):
             return None
         raise
     return data.decode(ENCODING)
-
-
-def temp_name_re(path):
-    """The names :func:`write_temp` gives its temporary files for ``path`` (the same
-    pattern earlier versions used, so their leftovers are recognised too)."""
-    name = re.escape(os.path.basename(path))
-    return re.compile(r'\A\.%s\.%s%s\Z' % (name, _MKSTEMP_CHARS, re.escape(TEMP_SUFFIX)))
-
-
-def write_temp(path, text):
-    """Write ``text`` to a new temporary file (mode 0600) next to ``path``, fsync'ed.
-
-    Returns ``(fd, tmp)``: the file stays open and ``flock``'ed until the caller closes
-    ``fd`` after the rename, so :func:`remove_leftover_temps` of another run never takes
-    a temporary file that is still being used. A killed writer's lock goes with it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    for _attempt in range(3):
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path),
-                                   suffix=TEMP_SUFFIX)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            same = os.stat(tmp).st_ino == os.fstat(fd).st_ino
-        except OSError:
-            same = False
-        if same:
-            break
-        # A cleanup of another run took the name between mkstemp and flock: start again.
-        os.close(fd)
-    else:
-        raise OSError(errno.EAGAIN, 'could not keep a temporary file in %s' % directory)
-    try:
-        data = text.encode(ENCODING)
-        while data:
-            data = data[os.write(fd, data):]
-        os.fsync(fd)
-    except BaseException:
-        discard_temp(fd, tmp)
-        raise
-    return fd, tmp
-
-
-def discard_temp(fd, tmp):
-    """Remove a temporary file of :func:`write_temp` (if still there) and release it."""
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
-    try:
-        os.close(fd)
-    except OSError:
-        pass
-
-
-def remove_leftover_temps(path):
-    """Remove temporary files a killed run left next to ``path`` (they may hold secrets).
-
-    Only our own names (:func:`temp_name_re`), only regular files owned by us, and only
-    when nobody holds their lock (a run in progress does). Returns the removed paths."""
-    directory = os.path.dirname(os.path.abspath(path))
-    pattern = temp_name_re(path)
-    removed = []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in sorted(names):
-        if not pattern.match(name):
-            continue
-        candidate = os.path.join(directory, name)
-        try:
-            fd = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue  # a run is writing it right now
-            try:
-                if os.lstat(candidate).st_ino != st.st_ino:
-                    continue
-                os.unlink(candidate)
-                removed.append(candidate)
-            except OSError:
-                continue
-        finally:
-            os.close(fd)
-    return removed
-
-
-def fsync_directory(directory):
-    """Make a rename in ``directory`` durable (best effort)."""
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass

@@ -162,98 +162,15 @@ diff:
       type: str
 '''
 
-import grp
-import os
-import pwd
-import stat
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
-    MASK,
-    PropertiesError,
-    as_dict,
-    discard_temp,
-    fsync_directory,
-    is_secret_key,
-    masked_text,
-    parse,
-    plan,
-    read_file,
-    remove_leftover_temps,
-    render,
-    to_property_string,
-    write_temp,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
+from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_edit import (
+    apply_properties,
+    plan_properties,
+    properties_context,
+    properties_request,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import (
-    narrow_no_log,
-    value_strings,
-)
-
-DEFAULT_NEW_MODE = 0o640
-# atomic_move gives a file it creates 0666 & ~umask; this umask keeps the new file
-# private (0600) until its mode is set.
-PRIVATE_UMASK = 0o177
-
-
-def secret_param_values(raw, extra):
-    """Every string the values of secret keys in ``properties`` hold, whatever their type."""
-    secrets = set()
-    for key, value in raw.items():
-        if is_secret_key(key, extra):
-            secrets |= value_strings(value)
-    return secrets
-
-
-def wanted_properties(raw, extra):
-    """Validate the ``properties`` parameter; keys are strings, values str or None.
-    A refused value of a secret key is never quoted in the message."""
-    wanted = {}
-    for key, value in raw.items():
-        if not isinstance(key, str) or key == '':
-            raise ValueError('properties: keys must be non-empty strings (got %r)' % (key,))
-        if value is None:
-            wanted[key] = None
-        else:
-            wanted[key] = to_property_string('properties.%s' % key, value,
-                                             secret=is_secret_key(key, extra))
-    return wanted
-
-
-class _NewFile(object):
-    st_mode = stat.S_IFREG | 0o600
-
-
-def file_arg_problems(module, params, current):
-    """``mode``, ``owner`` and ``group`` checked as Ansible will apply them, before anything
-    is written. ``current`` is the os.stat of the file, or None for a new one."""
-    problems = []
-    mode = params['mode']
-    if mode is not None:
-        try:
-            number = mode if isinstance(mode, int) else int(str(mode), 8)
-        except ValueError:
-            try:
-                number = module._symbolic_mode_to_octal(current or _NewFile(), str(mode))
-            except Exception:  # Ansible raises ValueError; any failure means the same
-                number = None
-        if number is None:
-            problems.append('mode: %r is neither octal (0640) nor symbolic (u=rw,g=r)' % (mode,))
-        elif number != stat.S_IMODE(number):
-            problems.append('mode: %r is not a permission mode (at most 07777)' % (mode,))
-    for field, lookup in (('owner', pwd.getpwnam), ('group', grp.getgrnam)):
-        name = params[field]
-        if name is None:
-            continue
-        try:
-            int(name)
-        except ValueError:
-            try:
-                lookup(name)
-            except KeyError:
-                problems.append('%s: no %s named %s on this host'
-                                % (field, 'user' if field == 'owner' else 'group', name))
-    return problems
 
 
 def main():
@@ -261,8 +178,8 @@ def main():
         argument_spec=dict(
             path=dict(type='path', default='/etc/cloudstack/agent/agent.properties'),
             # no_log: the "Invoked with ..." line AnsibleModule logs (syslog/journal) must
-            # never carry a secret; narrowed below to the secret values, so that the diff
-            # and the returned invocation still show the other keys.
+            # never carry a secret; properties_request narrows it to the secret values, so
+            # that the diff and the returned invocation still show the other keys.
             properties=dict(type='dict', required=True, no_log=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             create=dict(type='bool', default=True),
@@ -272,120 +189,9 @@ def main():
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    params = module.params
-    path = params['path']
-    extra = tuple(params['secret_keys'])
-    narrow_no_log(module, 'properties', secret_param_values(params['properties'], extra))
-    try:
-        wanted = wanted_properties(params['properties'], extra)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-
-    # A symlink is followed: the file it points to is edited and the link stays.
-    target = os.path.realpath(path) if os.path.islink(path) else path
-    if os.path.isdir(target):
-        module.fail_json(msg='path: %s is a directory, not a properties file' % target)
-    try:
-        text = read_file(target)
-        current = os.stat(target) if text is not None else None
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='path: cannot read %s: %s' % (target, exc.strerror or exc))
-    exists = text is not None
-    if not exists and not params['create']:
-        module.fail_json(msg='path: %s does not exist and create is false' % target)
-    problems = file_arg_problems(module, params, current)
-    if problems:
-        module.fail_json(msg='%s; nothing was changed' % '; '.join(problems), changed=False)
-    try:
-        before = parse(text or '')
-    except PropertiesError as exc:
-        module.fail_json(msg='path: %s: %s' % (target, exc))
-    # Secrets already in the file (not only the ones we set) stay out of every output too.
-    for key, value in as_dict(before).items():
-        if value and is_secret_key(key, extra):
-            module.no_log_values.add(value)
-
-    after, changed_keys = plan(before, wanted, params['state'])
-    new_text = render(after)
-    # A missing file with nothing to put in it stays missing.
-    content_changed = new_text != (text or '')
-    header = '%s (values of secret keys shown as %s)' % (
-        path if target == path else '%s -> %s' % (path, target), MASK)
-    result = dict(
-        changed=False,
-        path=path,
-        target=target,
-        changed_keys=changed_keys,
-        removed_temp_files=[],
-        diff=dict(before=masked_text(before, extra) if exists else '',
-                  after=masked_text(after, extra),
-                  before_header=header, after_header=header),
-    )
-
-    if not module.check_mode:
-        # Temporary files of a run that was killed mid-write hold the new text, secrets
-        # included: take them away (never one a running run still holds).
-        result['removed_temp_files'] = remove_leftover_temps(target)
-        if result['removed_temp_files']:
-            module.warn('removed %d temporary file(s) an interrupted earlier run left next to %s'
-                        % (len(result['removed_temp_files']), target))
-
-    if content_changed:
-        result['changed'] = True
-        if not module.check_mode:
-            write(module, params, target, text, new_text, result)
-
-    # Owner/group/mode/SELinux asked for explicitly (also on an unchanged file); a new
-    # file gets DEFAULT_NEW_MODE unless mode says otherwise.
-    if os.path.exists(target):
-        file_args = module.load_file_common_arguments(params, path=target)
-        if not exists and file_args['mode'] is None and not module.check_mode:
-            file_args['mode'] = DEFAULT_NEW_MODE
-        result['changed'] = module.set_fs_attributes_if_different(
-            file_args, result['changed'], diff=None)
-    module.exit_json(**result)
-
-
-def write(module, params, target, text, new_text, result):
-    """Backup, then a temporary file renamed over ``target`` by ``atomic_move`` (which keeps
-    owner, mode and SELinux context of an existing file and honours ``unsafe_writes``)."""
-    exists = text is not None
-    directory = os.path.dirname(os.path.abspath(target))
-    try:
-        if params['backup'] and exists:
-            result['backup_file'] = module.backup_local(target)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        fd, tmp = write_temp(target, new_text)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='path: cannot write %s: %s (directory %s; the file was not '
-                             'changed)' % (target, exc.strerror or exc, directory),
-                         **dict((k, v) for k, v in result.items() if k != 'changed'))
-    old_umask = os.umask(PRIVATE_UMASK) if not exists else None
-    try:
-        module.atomic_move(tmp, target, unsafe_writes=params['unsafe_writes'])
-    except Exception as exc:  # atomic_move raises plain Exception with the cause chained
-        discard_temp(fd, tmp)
-        cause = exc.__cause__ or exc
-        untouched = read_file_or_none(target) == text
-        module.fail_json(msg='path: cannot write %s: %s (directory %s; %s)'
-                             % (target, getattr(cause, 'strerror', None) or cause, directory,
-                                'the file was not changed' if untouched
-                                else 'the file may be partly written'),
-                         **dict((k, v) for k, v in result.items()
-                                if k != 'changed' or not untouched))
-    finally:
-        if old_umask is not None:
-            os.umask(old_umask)
-    os.close(fd)
-    fsync_directory(directory)
-
-
-def read_file_or_none(path):
-    try:
-        return read_file(path)
-    except (IOError, OSError):
-        return None
+    run_module(module, plan_properties, apply_properties,
+               parse=lambda params: properties_request(module, params),
+               context=properties_context(module))
 
 
 if __name__ == '__main__':

@@ -158,39 +158,15 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_api import (
-    CloudStackError,
     cloudstack_argument_spec,
-    connect,
-    find_by_name_or_id,
+    cloudstack_context,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_provider import (
-    PROVIDER_NAME,
-    plan_ovs_provider,
+    apply_provider,
+    plan_provider,
+    provider_request,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError, check_text
-
-
-def read_provider(api, zone, physical_network):
-    """Zone, physical network, Ovs provider and its element, as the API lists them."""
-    zone_item = find_by_name_or_id(api.list('listZones', 'zone'), 'zone', zone, 'zone')
-    network = find_by_name_or_id(
-        api.list('listPhysicalNetworks', 'physicalnetwork', zoneid=zone_item['id']),
-        'physical_network', physical_network, 'physical network in zone %s' % zone_item['name'])
-    nsps = [n for n in api.list('listNetworkServiceProviders', 'networkserviceprovider',
-                                physicalnetworkid=network['id'], name=PROVIDER_NAME)
-            if n.get('name') == PROVIDER_NAME]
-    if not nsps:
-        raise CloudStackError.param(
-            'physical_network', physical_network, '%s has no %s network service provider; is '
-            'the OVS plugin loaded on the management server?' % (network['name'], PROVIDER_NAME))
-    nsp = nsps[0]
-    elements = api.list('listOvsElements', 'ovselement', nspid=nsp['id'])
-    if not elements:
-        raise CloudStackError.param(
-            'physical_network', physical_network, 'the %s provider %s of %s has no Ovs element '
-            '(listOvsElements nspid=%s is empty)' % (PROVIDER_NAME, nsp['id'], network['name'],
-                                                     nsp['id']))
-    return zone_item, network, nsp, elements[0]
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
 def main():
@@ -201,33 +177,8 @@ def main():
     )
     argument_spec.update(cloudstack_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    # Names go into API requests: refuse NUL before anything is asked.
-    try:
-        check_text('zone', p['zone'])
-        check_text('physical_network', p['physical_network'])
-    except ParamError as exc:
-        module.fail_json(msg=str(exc))
-    api = connect(module)
-    actions = []
-    try:
-        zone, network, nsp, element = read_provider(api, p['zone'], p['physical_network'])
-        steps, before, after = plan_ovs_provider(nsp, element, p['state'])
-        for command, params, description in steps:
-            if not module.check_mode:
-                api.call_async(command, **params)
-            actions.append(description)
-    except CloudStackError as exc:
-        module.fail_json(msg=str(exc), actions=actions,
-                         changed=bool(actions) and not module.check_mode)
-    result = dict(
-        changed=bool(steps), provider=after, actions=actions,
-        zone=dict(name=zone.get('name'), id=zone.get('id')),
-        physical_network=dict(name=network.get('name'), id=network.get('id'),
-                              isolation_methods=network.get('isolationmethods')))
-    if module._diff:
-        result['diff'] = dict(before=before, after=after)
-    module.exit_json(**result)
+    run_module(module, plan_provider, apply_provider, parse=provider_request,
+               context=cloudstack_context(module))
 
 
 if __name__ == '__main__':

@@ -161,80 +161,15 @@ diff:
   type: dict
 '''
 
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.cloudstack.ovs.plugins.module_utils import domain_merge
-from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig_codec as ec
-from ansible_collections.cloudstack.ovs.plugins.module_utils.safe_xml import secret_values
-from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import narrow_no_log
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    ParamError,
-    check_data_depth,
-    check_text,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.extraconfig_domain import (
+    apply_extraconfig,
+    extraconfig_request,
+    libvirt_context,
+    plan_extraconfig,
 )
-
-LIBVIRT_IMPORT_ERROR = None
-try:
-    import libvirt
-except ImportError:  # pragma: no cover - exercised through missing_required_lib
-    libvirt = None
-    LIBVIRT_IMPORT_ERROR = traceback.format_exc()
-
-
-def sections_from_param(value, allowed):
-    """The extraconfig option -> {key: xml}, validated (raises ExtraConfigError)."""
-    if isinstance(value, str):
-        return ec.decode(value, validate=True, allowed_elements=allowed)
-    items = ec.normalize_sections(value, 'extraconfig')
-    details = {}
-    for position, (title, xml) in enumerate(items, start=1):
-        key = ec.detail_key(title, position)
-        if key in details:
-            raise ec.ExtraConfigError('extraconfig: section %d (%s): duplicate key' % (position, key))
-        details[key] = xml.strip('\n')
-        ec.validate_section_xml('section %d (%s)' % (position, key), details[key], allowed)
-    return details
-
-
-def section_texts(value):
-    """Every XML text the extraconfig option holds, as well as can be told before
-    validation (for finding secrets; validation reports what is wrong)."""
-    if isinstance(value, str):
-        try:
-            return list(ec.decode(value, validate=False).values()) + [value]
-        except (ec.ExtraConfigError, ValueError, TypeError):
-            return [value]
-    if isinstance(value, dict):
-        return [v for v in value.values() if isinstance(v, str)]
-    if isinstance(value, list):
-        texts = []
-        for item in value:
-            if isinstance(item, str):
-                texts.append(item)
-            elif isinstance(item, dict) and isinstance(item.get('xml'), str):
-                texts.append(item['xml'])
-        return texts
-    return []
-
-
-def field_message(exc):
-    text = str(exc)
-    if text.startswith(('extraconfig', 'allowed_elements:', 'domain')):
-        return text
-    return 'extraconfig: ' + text
-
-
-def lookup_domain(conn, name):
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError:
-        pass
-    try:
-        return conn.lookupByUUIDString(name)
-    except libvirt.libvirtError:
-        return None
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
 def main():
@@ -243,104 +178,19 @@ def main():
             uri=dict(type='str', default='qemu:///system'),
             domain=dict(type='str', required=True),
             # no_log: Ansible's "Invoked with" log line must not carry a VNC passwd a
-            # section may hold; narrowed below so that sections without secrets still show.
+            # section may hold; extraconfig_request narrows it so that sections without
+            # secrets still show.
             extraconfig=dict(type='raw', required=True, no_log=True),
             allowed_elements=dict(type='list', elements='str'),
             state=dict(type='str', default='present', choices=['present', 'absent']),
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    # Bad input fails the same with or without libvirt: validate first (the option stays
-    # hidden from the log until its secrets are known).
-    try:
-        check_text('uri', p['uri'])
-        check_text('domain', p['domain'])
-        check_data_depth('extraconfig', p['extraconfig'])
-    except ParamError as exc:
-        module.fail_json(msg=str(exc))
-    secrets = set()
-    for text in section_texts(p['extraconfig']):
-        secrets |= secret_values(text)
-    if secrets:
-        # A section holds a password: the whole option stays hidden, and the password
-        # wherever else it shows (sections, messages).
-        module.no_log_values.update(secrets)
-    else:
-        narrow_no_log(module, 'extraconfig', ())
-
-    try:
-        allowed = ec.normalize_allow_list('allowed_elements', p['allowed_elements'])
-        details = sections_from_param(p['extraconfig'], allowed)
-    except ec.ExtraConfigError as exc:
-        module.fail_json(msg=field_message(exc))
-
-    if libvirt is None:
-        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=LIBVIRT_IMPORT_ERROR)
-
-    try:
-        conn = libvirt.open(p['uri'])
-    except libvirt.libvirtError as exc:
-        module.fail_json(msg='uri: cannot connect to libvirt at %s: %s' % (p['uri'], exc))
-    try:
-        result = run(module, conn, details, allowed)
-    except ec.ExtraConfigError as exc:
-        module.fail_json(msg=field_message(exc))
-    except libvirt.libvirtError as exc:
-        module.fail_json(msg='domain: libvirt refused the change to %s at %s: %s' % (p['domain'], p['uri'], exc))
-    finally:
-        conn.close()
-    module.exit_json(**result)
-
-
-def run(module, conn, details, allowed):
-    p = module.params
-    dom = lookup_domain(conn, p['domain'])
-    if dom is None:
-        module.fail_json(msg='domain: no domain named %s at %s' % (p['domain'], p['uri']))
-    persistent = bool(dom.isPersistent())
-    active = bool(dom.isActive())
-    if not persistent and not module.check_mode:
-        module.fail_json(msg='domain: %s is transient (CloudStack starts its VMs from XML it generates each time); '
-                             'there is no persistent definition to change. Put the sections in the VM or service '
-                             'offering details, or run in check mode to verify the running domain'
-                         % p['domain'])
-    secure = libvirt.VIR_DOMAIN_XML_SECURE
-    # The persistent definition of a persistent domain; what runs for a transient one.
-    current = dom.XMLDesc(secure | libvirt.VIR_DOMAIN_XML_INACTIVE) if persistent else dom.XMLDesc(secure)
-    # The domain's own passwords (XML_SECURE shows them) stay out of every output too.
-    module.no_log_values.update(secret_values(current))
-    plan = domain_merge.plan_domain(current, details, p['state'], allowed)
-
-    stored = plan['xml']
-    if plan['changed'] and not module.check_mode:
-        conn.defineXML(plan['xml'])
-        stored = dom.XMLDesc(secure | libvirt.VIR_DOMAIN_XML_INACTIVE)
-    not_kept = domain_merge.missing_sections(stored, details) if p['state'] == 'present' else []
-    for key in not_kept:
-        module.warn('%s: libvirt did not keep this section as given (unknown elements are dropped, values are '
-                    'normalised); write it in the form libvirt stores' % key)
-    for warning in plan['warnings']:
-        module.warn(warning)
-
-    restart_required = False
-    if active:
-        live = dom.XMLDesc(secure)
-        missing_live = domain_merge.missing_sections(live, details)
-        if p['state'] == 'present':
-            restart_required = bool(set(missing_live) - set(not_kept))
-        else:
-            restart_required = len(missing_live) < len(details)
-        if not persistent:
-            restart_required = False
-
-    result = dict(changed=plan['changed'], sections=details, actions=plan['actions'],
-                  restart_required=restart_required, persistent=persistent, not_kept=not_kept)
-    if module._diff:
-        header = '%s (%s)' % (p['domain'], 'persistent definition' if persistent else 'running domain')
-        result['diff'] = dict(before=plan['before'], after=plan['after'],
-                              before_header=header, after_header=header)
-    return result
+    # extraconfig_request checks everything before libvirt is asked: bad input fails the
+    # same with or without libvirt.
+    run_module(module, plan_extraconfig, apply_extraconfig,
+               parse=lambda params: extraconfig_request(module, params),
+               context=libvirt_context(module))
 
 
 if __name__ == '__main__':

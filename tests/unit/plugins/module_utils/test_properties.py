@@ -272,3 +272,18 @@ def test_masked_text_hides_secret_values_only():
     shown = masked_text(parse(text), extra=('my.thing',))
     assert shown == 'keystore.passphrase = %s\nhost=192.0.2.1\nmy.thing=%s\n' % (MASK, MASK)
     assert 's3cr3t' not in shown and 'hidden' not in shown
+
+
+def test_wanted_properties_names_the_key_and_hides_a_secret_value():
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_edit import (
+        wanted_properties,
+    )
+    assert wanted_properties({'a': 1, 'b': None, 'c': True}, ()) == dict(a='1', b=None, c='true')
+    with pytest.raises(ParamError) as info:
+        wanted_properties({'db.pwd': ['s3cr3t']}, ())
+    assert info.value.field == 'properties.db.pwd'
+    assert 's3cr3t' not in str(info.value) and 'not shown' in str(info.value)
+    with pytest.raises(ParamError) as info:
+        wanted_properties({'': 'x'}, ())
+    assert info.value.field == 'properties'
