@@ -17,7 +17,9 @@ they read). It carries:
 - ``changed``: true when something was (or may have been) committed before the failure;
 - ``detail``: what the message leaves out, shown at ``-vvv``;
 - ``retry``: the failure left nothing changed and planning again may succeed (the OVSDB
-  conflict: the database changed between the read and the commit).
+  conflict: the database changed between the read and the commit);
+- ``result``: return values that still hold after the failure (the file a run was writing, the
+  backup it made, the API calls that went through), returned beside ``msg``; never secrets.
 
 Anything that is not a ``ModuleError`` is a bug: ``plan.run_module`` does not catch it, so
 Ansible reports a module failure with the traceback (shown at ``-vvv``).
@@ -32,12 +34,13 @@ _FIELD_PREFIX = re.compile(r'([A-Za-z_][\w.\[\]-]*):\s')
 class ModuleError(Exception):
     """An error meant for the operator; see the file's docstring for the attributes."""
 
-    def __init__(self, msg, field=None, changed=False, detail=None, retry=False):
+    def __init__(self, msg, field=None, changed=False, detail=None, retry=False, result=None):
         super(ModuleError, self).__init__(msg)
         self.field = field
         self.changed = changed
         self.detail = detail
         self.retry = retry
+        self.result = dict(result or {})
 
 
 class ParamError(ModuleError, ValueError):
@@ -61,7 +64,8 @@ def fail(module, exc, attempts=1):
         msg += ' (tried %d times)' % attempts
     if exc.detail and getattr(module, '_verbosity', 0) >= 3:
         msg = '%s\n%s' % (msg, exc.detail)
-    extra = {}
+    extra = dict((key, value) for key, value in exc.result.items()
+                 if key not in ('msg', 'changed', 'failed'))
     if exc.field:
         extra['field'] = exc.field
     module.fail_json(msg=msg, changed=bool(exc.changed), **extra)

@@ -122,6 +122,8 @@ def apply_provider(api, planned):
         try:
             api.call_async(command, **params)
         except CloudStackError as exc:
+            # The calls that went through are returned as ``actions``, as before the spine.
+            exc.result['actions'] = list(done)
             if done:
                 exc.changed = True
                 exc.detail = 'done before the failure: %s' % '; '.join(done)

@@ -19,7 +19,7 @@ import pwd
 import stat
 from contextlib import contextmanager
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
 from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
     MASK,
@@ -212,8 +212,14 @@ def apply_properties(ctx, planned):
     (op,) = planned.ops
     made = {}
     if op['op'] == 'write':
-        made = write_atomically(module, op['target'], op['text'], op['new_text'],
-                                backup=params['backup'], unsafe_writes=params['unsafe_writes'])
+        try:
+            made = write_atomically(module, op['target'], op['text'], op['new_text'],
+                                    backup=params['backup'], unsafe_writes=params['unsafe_writes'])
+        except ModuleError as exc:
+            # As before the spine: a failed write still returns what the run planned (path,
+            # target, changed_keys, the masked diff) and the backup it made.
+            exc.result = dict(planned.result, **exc.result)
+            raise
     file_args = module.load_file_common_arguments(params, path=op['target'])
     if op['text'] is None and file_args['mode'] is None:
         file_args['mode'] = DEFAULT_NEW_MODE

@@ -158,7 +158,7 @@ def write_atomically(module, target, text, new_text, backup=False, unsafe_writes
     except (IOError, OSError) as exc:
         raise ModuleError('path: cannot write %s: %s (directory %s; the file was not changed)'
                           % (target, exc.strerror or exc, directory),
-                          field='path', detail=_backup_note(made))
+                          field='path', detail=_backup_note(made), result=made)
     old_umask = os.umask(PRIVATE_UMASK) if not exists else None
     try:
         module.atomic_move(tmp, target, unsafe_writes=unsafe_writes)
@@ -170,7 +170,8 @@ def write_atomically(module, target, text, new_text, backup=False, unsafe_writes
                           % (target, getattr(cause, 'strerror', None) or cause, directory,
                              'the file was not changed' if untouched
                              else 'the file may be partly written'),
-                          field='path', changed=not untouched, detail=_backup_note(made))
+                          field='path', changed=not untouched, detail=_backup_note(made),
+                          result=made)
     finally:
         if old_umask is not None:
             os.umask(old_umask)

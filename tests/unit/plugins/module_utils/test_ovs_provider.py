@@ -68,6 +68,7 @@ def test_apply_reports_changed_when_a_call_went_through_before_the_failure():
         apply_provider(api, planned)
     assert api.calls == ['configureOvsElement']
     assert info.value.changed is True and 'configure Ovs element el-1' in info.value.detail
+    assert info.value.result == dict(actions=[planned.ops[0][2]])
     assert str(info.value).startswith('updateNetworkServiceProvider: CloudStack error 530')
 
 
@@ -76,3 +77,4 @@ def test_apply_first_call_failing_changed_nothing():
     with pytest.raises(CloudStackError) as info:
         apply_provider(_Api(['configureOvsElement']), planned)
     assert info.value.changed is False and info.value.detail is None
+    assert info.value.result == dict(actions=[])

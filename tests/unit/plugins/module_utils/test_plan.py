@@ -146,6 +146,15 @@ def test_committed_but_failed_says_changed_and_keeps_detail_for_vvv():
     assert module.failed == dict(msg='db: committed; ovs-vswitchd did not catch up', changed=True)
 
 
+def test_what_still_holds_after_a_failure_is_returned_beside_the_message():
+    def apply(ctx, plan):
+        raise ModuleError('path: cannot write /etc/x', field='path', changed=True,
+                          result=dict(backup_file='/etc/x.bak', changed=False, msg='no'))
+    module = run(FakeModule(), lambda ctx, req: a_plan(), apply)
+    assert module.failed == dict(msg='path: cannot write /etc/x', changed=True, field='path',
+                                 backup_file='/etc/x.bak')
+
+
 def test_a_bug_is_not_dressed_as_an_input_error():
     def plan(ctx, req):
         return {}['missing']
