@@ -250,8 +250,8 @@ class OvsdbSession(object):
         try:
             # The schema fetch of the OVS library has no timeout of its own: bound it here.
             bounded_call(self._open, self.timeout,
-                     'db: no answer from %s within %ss while reading the database '
-                     '(is ovsdb-server stopped or overloaded?)' % (self.db, self.timeout))
+                         'db: no answer from %s within %ss while reading the database '
+                         '(is ovsdb-server stopped or overloaded?)' % (self.db, self.timeout))
         except OvsdbError:
             self.close()
             raise
