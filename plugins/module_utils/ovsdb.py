@@ -163,6 +163,11 @@ def ovsdb_context(module, lock=True):
     return lambda: OvsdbSession(module, lock=lock and not module.check_mode)
 
 
+def apply_ops(session, plan):
+    """The ``apply`` for ``plan.run_module`` of a plan whose ops are OVSDB ops."""
+    session.apply(plan.ops)
+
+
 class OvsdbSession(object):
     """A connection to OVSDB for the length of one module call.
 
@@ -370,9 +375,6 @@ class OvsdbSession(object):
             return [api.db_clear(op['table'], op['record'], op['column'])]
         raise ValueError('unknown op %r' % (kind,))
 
-    def _detail(self, ops):
-        return 'all changes:\n' + '\n'.join(describe_op(op) for op in ops)
-
     def apply(self, ops):
         """Run all ops in one transaction; all or nothing. Then, unless ``wait`` is false,
         wait (up to ``timeout``) until ovs-vswitchd has applied it.
@@ -384,7 +386,7 @@ class OvsdbSession(object):
         if not ops:
             return
         what = summarize_ops(ops)
-        detail = self._detail(ops)
+        detail = 'all changes:\n' + '\n'.join(describe_op(op) for op in ops)
         txn = _Commit(self, ops, time.monotonic() + self.timeout)
         try:
             # The transaction keeps its own deadline; the margin is for the thread's hand-over.

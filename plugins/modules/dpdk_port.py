@@ -193,7 +193,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk_port import (
     dpdk_port_request,
     plan_dpdk_port,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    apply_ops,
+    ovsdb_context,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
@@ -227,12 +230,9 @@ def main():
             external_ids=request['external_ids'], mac=request['mac'], model=request['model'],
             interface_extra=request['interface_extra'])
 
-    def apply(session, planned):
-        session.apply(planned.ops)
-
     # dpdk_port_request checks every parameter before connecting: bad input fails the same
     # with or without a database.
-    run_module(module, plan, apply, parse=dpdk_port_request, context=ovsdb_context(module))
+    run_module(module, plan, apply_ops, parse=dpdk_port_request, context=ovsdb_context(module))
 
 
 if __name__ == '__main__':

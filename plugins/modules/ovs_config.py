@@ -106,7 +106,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_config import (
     config_request,
     plan_config,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    apply_ops,
+    ovsdb_context,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
@@ -128,12 +131,9 @@ def main():
         return plan_config(session.open_vswitch(), request['other_config'],
                            request['external_ids'], request['state'])
 
-    def apply(session, planned):
-        session.apply(planned.ops)
-
     # config_request checks the maps before connecting: bad input fails the same with or
     # without a database.
-    run_module(module, plan, apply, parse=config_request, context=ovsdb_context(module))
+    run_module(module, plan, apply_ops, parse=config_request, context=ovsdb_context(module))
 
 
 if __name__ == '__main__':
