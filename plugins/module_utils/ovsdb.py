@@ -24,18 +24,18 @@ Under faults (see ``docs/failure-modes.md``):
 * writers take the OVSDB lock ``cloudstack_ovs`` before they read, so two runs of these modules
   are serialised; a plan is checked against the database when it is committed (the rows it read
   must be unchanged, and ovsdbapp's commands ``verify`` the columns they rewrite, as ovs-vsctl
-  does). On a conflict nothing is committed and ``run_guarded`` (``ovsdb_ops.py``) plans again
-  from a fresh read.
+  does). On a conflict nothing is committed and ``plan.run_module`` plans again from a
+  fresh read.
 """
 
 import os
 import socket
-import threading
 import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.bounded_call import bounded_call
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     DEFAULT_DB,
     ConflictError,
@@ -157,34 +157,15 @@ POLL = 0.05
 UNSENT_SLACK = 4096
 
 
-def _bounded(func, timeout, message):
-    """``func()`` in a thread of its own; OvsdbError(message) if it has not returned in time.
-
-    For library calls that block without a timeout of their own (the OVS library's schema
-    fetch). The thread is a daemon: a call that never returns does not keep the module alive.
-    """
-    box = {}
-
-    def target():
-        try:
-            box['result'] = func()
-        except BaseException as exc:  # handed to the caller
-            box['error'] = exc
-
-    thread = threading.Thread(target=target, name='ovsdb-bounded')
-    thread.daemon = True
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise OvsdbError(message)
-    if 'error' in box:
-        raise box['error']
-    return box.get('result')
+def ovsdb_context(module, lock=True):
+    """The ``context`` for ``plan.run_module``: a session per attempt, locked unless checking
+    (``lock=False``: a module that only reads never takes the lock)."""
+    return lambda: OvsdbSession(module, lock=lock and not module.check_mode)
 
 
-def ovsdb_context(module):
-    """The ``context`` for ``plan.run_module``: a session per attempt, locked unless checking."""
-    return lambda: OvsdbSession(module, lock=not module.check_mode)
+def apply_ops(session, plan):
+    """The ``apply`` for ``plan.run_module`` of a plan whose ops are OVSDB ops."""
+    session.apply(plan.ops)
 
 
 class OvsdbSession(object):
@@ -197,10 +178,9 @@ class OvsdbSession(object):
     def __init__(self, module=None, db=DEFAULT_DB, timeout=10, ssl_private_key=None,
                  ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False):
         self.module = module
+        if OVSDBAPP_IMPORT_ERROR:
+            raise OvsdbError(missing_required_lib('ovsdbapp'), detail=OVSDBAPP_IMPORT_ERROR)
         if module is not None:
-            if OVSDBAPP_IMPORT_ERROR:
-                module.fail_json(msg=missing_required_lib('ovsdbapp'),
-                                 exception=OVSDBAPP_IMPORT_ERROR)
             params = module.params
             db = params['db']
             timeout = params['timeout']
@@ -208,8 +188,6 @@ class OvsdbSession(object):
             ssl_private_key = params.get('ssl_private_key')
             ssl_certificate = params.get('ssl_certificate')
             ssl_ca_cert = params.get('ssl_ca_cert')
-        elif OVSDBAPP_IMPORT_ERROR:
-            raise OvsdbError(missing_required_lib('ovsdbapp'))
         if timeout is None or timeout <= 0:
             raise ParamError('timeout: must be a positive number of seconds (got %r)' % (timeout,))
         self.db = db
@@ -276,9 +254,9 @@ class OvsdbSession(object):
         self._preflight()
         try:
             # The schema fetch of the OVS library has no timeout of its own: bound it here.
-            _bounded(self._open, self.timeout,
-                     'db: no answer from %s within %ss while reading the database '
-                     '(is ovsdb-server stopped or overloaded?)' % (self.db, self.timeout))
+            bounded_call(self._open, self.timeout,
+                         'db: no answer from %s within %ss while reading the database '
+                         '(is ovsdb-server stopped or overloaded?)' % (self.db, self.timeout))
         except OvsdbError:
             self.close()
             raise
@@ -397,9 +375,6 @@ class OvsdbSession(object):
             return [api.db_clear(op['table'], op['record'], op['column'])]
         raise ValueError('unknown op %r' % (kind,))
 
-    def _detail(self, ops):
-        return 'all changes:\n' + '\n'.join(describe_op(op) for op in ops)
-
     def apply(self, ops):
         """Run all ops in one transaction; all or nothing. Then, unless ``wait`` is false,
         wait (up to ``timeout``) until ovs-vswitchd has applied it.
@@ -411,7 +386,7 @@ class OvsdbSession(object):
         if not ops:
             return
         what = summarize_ops(ops)
-        detail = self._detail(ops)
+        detail = 'all changes:\n' + '\n'.join(describe_op(op) for op in ops)
         txn = _Commit(self, ops, time.monotonic() + self.timeout)
         try:
             # The transaction keeps its own deadline; the margin is for the thread's hand-over.

@@ -189,31 +189,20 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk import (
-    GUEST_MODES,
-    PORT_TYPES,
-    interface_xml,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk_port import (
+    dpdk_port_request,
     plan_dpdk_port,
-    socket_path,
-    validate_mac,
-    validate_ovs_path,
-    validate_tag,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    describe_op,
-    ovsdb_argument_spec,
-    run_guarded,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    apply_ops,
+    ovsdb_context,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    check_text,
-    normalize_map,
-    validate_ifname,
-)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         bridge=dict(type='str'),
         name=dict(type='str'),
         mode=dict(type='str', default='server', choices=['server', 'client']),
@@ -225,48 +214,25 @@ def main():
         interface_extra=dict(type='list', elements='str', default=[]),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
-    argument_spec.update(ovsdb_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+    spec.update(ovsdb_argument_spec())
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[('state', 'present', ['bridge']),
                                         ('state', 'absent', ['name'])])
-    p = module.params
 
-    def run():
-        # Everything that can be checked without the database is checked first.
-        tag = validate_tag('tag', p['tag'])
-        ovs_path = validate_ovs_path('ovs_path', p['ovs_path'])
-        mac = validate_mac('mac', p['mac'])
-        check_text('model', p['model'])
-        external_ids = normalize_map('external_ids', p['external_ids'])
-        if external_ids and any(v is None for v in external_ids.values()):
-            module.fail_json(msg='external_ids: values may not be null (got %r)' % (external_ids,))
-        for field in ('bridge', 'name'):
-            if p[field] is not None:
-                validate_ifname(field, p[field])
-        guest_mode = GUEST_MODES[p['mode']]
-        if p['state'] == 'present' and p['name']:
-            # Validates interface_extra before any change.
-            interface_xml(socket_path(ovs_path, p['name']), guest_mode, mac, p['model'],
-                          p['interface_extra'])
-        with OvsdbSession(module, lock=not module.check_mode) as session:
-            snapshot = session.snapshot()
-            ops, name, before, after = plan_dpdk_port(
-                snapshot, p['bridge'], name=p['name'], mode=p['mode'], tag=tag,
-                ovs_path=ovs_path, state=p['state'], external_ids=external_ids)
-            result = dict(changed=bool(ops), port=name, actions=[describe_op(op) for op in ops])
-            if p['state'] == 'present':
-                path = socket_path(ovs_path, name)
-                result.update(port_type=PORT_TYPES[p['mode']], socket_path=path,
-                              guest_mode=guest_mode,
-                              interface_xml=interface_xml(path, guest_mode, mac, p['model'],
-                                                          p['interface_extra']))
-            if ops and not module.check_mode:
-                session.apply(ops)
-        if module._diff:
-            result['diff'] = dict(before=before, after=after)
-        return result
+    def plan(session, request):
+        return plan_dpdk_port(
+            session.snapshot(), request['bridge'], name=request['name'], mode=request['mode'],
+            tag=request['tag'], ovs_path=request['ovs_path'], state=request['state'],
+            external_ids=request['external_ids'], mac=request['mac'], model=request['model'],
+            interface_extra=request['interface_extra'])
 
-    module.exit_json(**run_guarded(module, run))
+    # dpdk_port_request checks every parameter before connecting: bad input fails the same
+    # with or without a database.
+    run_module(module, plan, apply_ops, parse=dpdk_port_request, context=ovsdb_context(module))
 
 
 if __name__ == '__main__':

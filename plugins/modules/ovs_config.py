@@ -102,71 +102,38 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    describe_op,
-    map_ops,
-    ovsdb_argument_spec,
-    plan_map,
-    run_guarded,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_config import (
+    config_request,
+    plan_config,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import normalize_map
-
-# other_config keys ovs-vswitchd reads only at start (DPDK EAL parameters and memory).
-RESTART_KEYS = frozenset((
-    'dpdk-init', 'dpdk-socket-mem', 'dpdk-socket-limit', 'dpdk-lcore-mask', 'dpdk-extra',
-    'dpdk-alloc-mem', 'dpdk-hugepage-dir', 'vhost-sock-dir', 'per-port-memory',
-    'dpdk-max-memzones',
-))
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
+    apply_ops,
+    ovsdb_context,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
-def plan_config(current, other_config, external_ids, state):
-    """Pure: return (ops, before, after, changed_keys, restart_keys)."""
-    ops = []
-    after = {}
-    changed = []
-    for column, wanted in (('other_config', other_config), ('external_ids', external_ids)):
-        wanted = normalize_map(column, wanted) or {}
-        if state == 'absent':
-            wanted = dict((key, None) for key in wanted)
-        new_map, to_set, to_remove = plan_map(current[column], wanted)
-        ops.extend(map_ops('Open_vSwitch', '.', column, to_set, to_remove))
-        after[column] = dict(sorted(new_map.items()))
-        changed.extend('%s:%s' % (column, key) for key in sorted(set(to_set) | set(to_remove)))
-    before = dict((column, dict(sorted(current[column].items())))
-                  for column in ('other_config', 'external_ids'))
-    restart = [key for key in changed
-               if key.startswith('other_config:') and key.split(':', 1)[1] in RESTART_KEYS]
-    return ops, before, after, changed, restart
-
-
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         other_config=dict(type='dict', default={}),
         external_ids=dict(type='dict', default={}),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
-    argument_spec.update(ovsdb_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
+    spec.update(ovsdb_argument_spec())
+    return spec
 
-    def run():
-        normalize_map('other_config', p['other_config'])
-        normalize_map('external_ids', p['external_ids'])
-        with OvsdbSession(module, lock=not module.check_mode) as session:
-            current = session.open_vswitch()
-            ops, before, after, changed, restart = plan_config(
-                current, p['other_config'], p['external_ids'], p['state'])
-            if ops and not module.check_mode:
-                session.apply(ops)
-        result = dict(changed=bool(ops), other_config=after['other_config'],
-                      external_ids=after['external_ids'], changed_keys=changed,
-                      restart_keys=restart, actions=[describe_op(op) for op in ops])
-        if module._diff:
-            result['diff'] = dict(before=before, after=after)
-        return result
 
-    module.exit_json(**run_guarded(module, run))
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+
+    def plan(session, request):
+        return plan_config(session.open_vswitch(), request['other_config'],
+                           request['external_ids'], request['state'])
+
+    # config_request checks the maps before connecting: bad input fails the same with or
+    # without a database.
+    run_module(module, plan, apply_ops, parse=config_request, context=ovsdb_context(module))
 
 
 if __name__ == '__main__':

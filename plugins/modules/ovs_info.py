@@ -186,83 +186,33 @@ tunnels:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk import (
-    cloudstack_dpdk_capability,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_facts import (
+    plan_facts,
+    read_agent_properties,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    ovsdb_argument_spec,
-    run_guarded,
-)
-from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
-    PropertiesError,
-    as_dict,
-    parse,
-    read_file,
-)
-
-TUNNEL_TYPES = ('gre', 'ip6gre', 'vxlan', 'geneve', 'stt', 'erspan', 'ip6erspan')
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
-def facts_from_snapshot(snapshot, only=None):
-    """Pure: shape the database snapshot into the module's return value."""
-    facts = dict(snapshot['open_vswitch'])
-    bridges = []
-    tunnels = []
-    for name in sorted(snapshot['bridges']):
-        if only and name not in only:
-            continue
-        bridge = snapshot['bridges'][name]
-        ports = []
-        for pname in sorted(bridge['ports']):
-            port = bridge['ports'][pname]
-            ifaces = [port['interfaces'][i] for i in sorted(port['interfaces'])]
-            ports.append(dict(port, interfaces=ifaces))
-            for iface in ifaces:
-                if iface['type'] in TUNNEL_TYPES:
-                    tunnels.append(dict(
-                        bridge=name, name=iface['name'], type=iface['type'],
-                        remote_ip=iface['options'].get('remote_ip'),
-                        local_ip=iface['options'].get('local_ip'),
-                        key=iface['options'].get('key'), ofport=iface['ofport'],
-                        link_state=iface['link_state'], external_ids=iface['external_ids']))
-        bridges.append(dict(bridge, ports=ports))
-    facts['bridges'] = bridges
-    facts['tunnels'] = tunnels
-    return facts
-
-
-def read_agent_properties(module, path):
-    """agent.properties as the agent reads it (last occurrence wins); {} when missing."""
-    try:
-        text = read_file(path)
-        return as_dict(parse(text)) if text is not None else {}
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='agent_properties: cannot read %s: %s' % (path, exc.strerror or exc))
-    except PropertiesError as exc:
-        module.fail_json(msg='agent_properties: %s: %s' % (path, exc))
+def argument_spec():
+    spec = dict(bridges=dict(type='list', elements='str', default=[]),
+                agent_properties=dict(type='path',
+                                      default='/etc/cloudstack/agent/agent.properties'))
+    spec.update(ovsdb_argument_spec())
+    return spec
 
 
 def main():
-    argument_spec = dict(bridges=dict(type='list', elements='str', default=[]),
-                         agent_properties=dict(type='path',
-                                               default='/etc/cloudstack/agent/agent.properties'))
-    argument_spec.update(ovsdb_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
 
-    def run():
-        with OvsdbSession(module) as session:
-            snapshot = session.snapshot()
-        missing = [b for b in module.params['bridges'] if b not in snapshot['bridges']]
-        if missing:
-            module.fail_json(msg='bridges: no such bridge: %s' % ', '.join(missing))
-        facts = facts_from_snapshot(snapshot, module.params['bridges'])
-        facts['cloudstack_dpdk'] = cloudstack_dpdk_capability(
-            read_agent_properties(module, module.params['agent_properties']))
-        facts['cloudstack_dpdk_capable'] = facts['cloudstack_dpdk']['capable']
-        return dict(changed=False, **facts)
+    def plan(session, request):
+        snapshot = session.snapshot()
+        return plan_facts(snapshot, request['bridges'],
+                          read_agent_properties(request['agent_properties']))
 
-    module.exit_json(**run_guarded(module, run))
+    # Reads only: no apply, and no lock (a reader never waits for a writer's lock).
+    run_module(module, plan, context=ovsdb_context(module, lock=False))
 
 
 if __name__ == '__main__':

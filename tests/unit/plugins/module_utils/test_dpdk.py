@@ -1,12 +1,14 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""module_utils/dpdk: port naming and planning, guest interface XML, dpdk capability, CPU masks."""
+"""module_utils/dpdk and dpdk_port: port naming, the dpdk_port request and plan, guest interface
+XML, dpdk capability, CPU masks."""
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk
+from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk_port as dp
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 
@@ -29,6 +31,22 @@ def snapshot(bridges=None, dpdk_initialized=True, dpdk_init='true'):
     other_config = {'dpdk-init': dpdk_init} if dpdk_init is not None else {}
     return dict(open_vswitch=dict(dpdk_initialized=dpdk_initialized, other_config=other_config),
                 bridges=bridges)
+
+
+def plan_port(snap, bridge, name=None, mode='server', tag=None, ovs_path='/var/run/openvswitch',
+              state='present', external_ids=None, **extra):
+    """What the module does: the parameters through dpdk_port_request, then the plan;
+    returns ``(ops, port name, before, after)``."""
+    params = dict(bridge=bridge, name=name, mode=mode, tag=tag, ovs_path=ovs_path, state=state,
+                  external_ids=external_ids, mac=None, model='virtio', interface_extra=[])
+    params.update(extra)
+    request = dp.dpdk_port_request(params)
+    made = dp.plan_dpdk_port(
+        snap, request['bridge'], name=request['name'], mode=request['mode'], tag=request['tag'],
+        ovs_path=request['ovs_path'], state=request['state'],
+        external_ids=request['external_ids'], mac=request['mac'], model=request['model'],
+        interface_extra=request['interface_extra'])
+    return made.ops, made.result['port'], made.before, made.after
 
 
 def add_ports(snap, bridge, *ports):
@@ -92,7 +110,7 @@ def test_agent_made_port_reads_as_right(vlan, tag):
                       type_='dpdkvhostuserclient',
                       options={'vhost-server-path': '/var/run/openvswitch//csdpdk-3'})
     snap = add_ports(snapshot(), 'cloudbr1', agent_port)
-    ops, name, before, after = dpdk.plan_dpdk_port(
+    ops, name, before, after = plan_port(
         snap, 'cloudbr1', name='csdpdk-3', mode='client', tag=tag,
         ovs_path='/var/run/openvswitch')
     assert ops == [] and name == 'csdpdk-3' and before == after
@@ -100,8 +118,10 @@ def test_agent_made_port_reads_as_right(vlan, tag):
 
 
 def test_socket_path_and_ovs_path_normalised():
-    assert dpdk.socket_path('/var/run/openvswitch/', 'csdpdk-1') == '/var/run/openvswitch/csdpdk-1'
-    assert dpdk.socket_path('//run//openvswitch', 'csdpdk-2') == '/run/openvswitch/csdpdk-2'
+    def path(ovs_path, name):
+        return dpdk.socket_path(dpdk.validate_ovs_path('ovs_path', ovs_path), name)
+    assert path('/var/run/openvswitch/', 'csdpdk-1') == '/var/run/openvswitch/csdpdk-1'
+    assert path('//run//openvswitch', 'csdpdk-2') == '/run/openvswitch/csdpdk-2'
     for bad in ('run/openvswitch', '', None, '/run/open vswitch'):
         with pytest.raises(ParamError, match='^ovs_path:'):
             dpdk.validate_ovs_path('ovs_path', bad)
@@ -127,7 +147,7 @@ def test_validate_mac():
 # ---------------------------------------------------------------- planning the port
 
 def test_new_server_port_with_tag():
-    ops, name, before, after = dpdk.plan_dpdk_port(snapshot(), 'cloudbr1', tag=100)
+    ops, name, before, after = plan_port(snapshot(), 'cloudbr1', tag=100)
     assert name == 'csdpdk-1'
     assert ops == [dict(op='add_port', bridge='cloudbr1', port='csdpdk-1',
                         port_columns={'tag': 100, 'vlan_mode': 'access'},
@@ -137,7 +157,7 @@ def test_new_server_port_with_tag():
 
 
 def test_new_client_port_gets_server_path():
-    ops, name, _before, after = dpdk.plan_dpdk_port(
+    ops, name, _before, after = plan_port(
         snapshot(), 'cloudbr1', name='csdpdk-5', mode='client', ovs_path='/run/ovs/vhu/',
         external_ids={'attached-mac': '02:00:00:00:00:01'})
     assert ops == [dict(op='add_port', bridge='cloudbr1', port='csdpdk-5', port_columns={},
@@ -149,7 +169,7 @@ def test_new_client_port_gets_server_path():
 
 def test_same_port_again_no_ops():
     snap = add_ports(snapshot(), 'cloudbr1', port('csdpdk-1', tag=100, vlan_mode='access'))
-    ops, name, before, after = dpdk.plan_dpdk_port(snap, 'cloudbr1', name='csdpdk-1', tag=100)
+    ops, name, before, after = plan_port(snap, 'cloudbr1', name='csdpdk-1', tag=100)
     assert ops == [] and name == 'csdpdk-1' and before == after
 
 
@@ -157,7 +177,7 @@ def test_wrong_type_and_tag_repaired():
     current = port('csdpdk-1', tag=5, vlan_mode='trunk', type_='dpdkvhostuserclient',
                    options={'vhost-server-path': '/x/csdpdk-1', 'n_rxq': '2'})
     snap = add_ports(snapshot(), 'cloudbr1', current)
-    ops, _name, before, after = dpdk.plan_dpdk_port(snap, 'cloudbr1', name='csdpdk-1', tag=7)
+    ops, _name, before, after = plan_port(snap, 'cloudbr1', name='csdpdk-1', tag=7)
     assert ops == [
         dict(op='set', table='Port', record='csdpdk-1', column='tag', value=7),
         dict(op='set', table='Port', record='csdpdk-1', column='vlan_mode', value='access'),
@@ -171,7 +191,7 @@ def test_wrong_type_and_tag_repaired():
 
 def test_untagged_clears_tag():
     snap = add_ports(snapshot(), 'cloudbr1', port('csdpdk-1', tag=5, vlan_mode='access'))
-    ops, _name, _before, after = dpdk.plan_dpdk_port(snap, 'cloudbr1', name='csdpdk-1')
+    ops, _name, _before, after = plan_port(snap, 'cloudbr1', name='csdpdk-1')
     assert ops == [dict(op='clear', table='Port', record='csdpdk-1', column='tag'),
                    dict(op='clear', table='Port', record='csdpdk-1', column='vlan_mode')]
     assert after['tag'] is None
@@ -181,8 +201,8 @@ def test_client_path_follows_ovs_path():
     current = port('csdpdk-1', type_='dpdkvhostuserclient',
                    options={'vhost-server-path': '/old/csdpdk-1'})
     snap = add_ports(snapshot(), 'cloudbr1', current)
-    ops, _n, _b, _a = dpdk.plan_dpdk_port(snap, 'cloudbr1', name='csdpdk-1', mode='client',
-                                          ovs_path='/new')
+    ops, _n, _b, _a = plan_port(snap, 'cloudbr1', name='csdpdk-1', mode='client',
+                                ovs_path='/new')
     assert ops == [dict(op='set', table='Interface', record='csdpdk-1', column='options',
                         value={'vhost-server-path': '/new/csdpdk-1'})]
 
@@ -191,42 +211,74 @@ def test_no_name_reuses_port_with_external_ids():
     snap = add_ports(snapshot(), 'cloudbr1',
                      port('csdpdk-1', external_ids={'attached-mac': 'a'}),
                      port('csdpdk-2', external_ids={'attached-mac': 'b'}))
-    ops, name, _b, _a = dpdk.plan_dpdk_port(snap, 'cloudbr1', external_ids={'attached-mac': 'b'})
+    ops, name, _b, _a = plan_port(snap, 'cloudbr1', external_ids={'attached-mac': 'b'})
     assert name == 'csdpdk-2' and ops == []
-    _ops, name, _b, _a = dpdk.plan_dpdk_port(snap, 'cloudbr1', external_ids={'attached-mac': 'c'})
+    _ops, name, _b, _a = plan_port(snap, 'cloudbr1', external_ids={'attached-mac': 'c'})
     assert name == 'csdpdk-3'
 
 
 def test_absent():
     snap = add_ports(snapshot(), 'cloudbr1', port('csdpdk-1'))
-    ops, name, before, after = dpdk.plan_dpdk_port(snap, None, name='csdpdk-1', state='absent')
+    ops, name, before, after = plan_port(snap, None, name='csdpdk-1', state='absent')
     assert ops == [dict(op='del_port', bridge='cloudbr1', port='csdpdk-1')]
     assert before['name'] == 'csdpdk-1' and after == {}
-    assert dpdk.plan_dpdk_port(snap, None, name='csdpdk-9', state='absent')[0] == []
+    assert plan_port(snap, None, name='csdpdk-9', state='absent')[0] == []
     with pytest.raises(ParamError, match="^name: port 'csdpdk-1' is on bridge 'cloudbr1'"):
-        dpdk.plan_dpdk_port(snap, 'cloudbr9', name='csdpdk-1', state='absent')
+        plan_port(snap, 'cloudbr9', name='csdpdk-1', state='absent')
 
 
 def test_errors():
     with pytest.raises(ParamError, match="^bridge: no such bridge 'cloudbr9'"):
-        dpdk.plan_dpdk_port(snapshot(), 'cloudbr9')
+        plan_port(snapshot(), 'cloudbr9')
     system = snapshot()
     system['bridges']['cloudbr1']['datapath_type'] = 'system'
     with pytest.raises(ParamError, match="^bridge: 'cloudbr1' has datapath_type 'system'"):
-        dpdk.plan_dpdk_port(system, 'cloudbr1')
+        plan_port(system, 'cloudbr1')
     with pytest.raises(ParamError, match='^bridge: DPDK is not initialised.*dpdk-init is unset'):
-        dpdk.plan_dpdk_port(snapshot(dpdk_initialized=False, dpdk_init=None), 'cloudbr1')
+        plan_port(snapshot(dpdk_initialized=False, dpdk_init=None), 'cloudbr1')
     with pytest.raises(ParamError, match='^tag:'):
-        dpdk.plan_dpdk_port(snapshot(), 'cloudbr1', tag=5000)
-    with pytest.raises(ParamError, match='^mode:'):
-        dpdk.plan_dpdk_port(snapshot(), 'cloudbr1', mode='both')
+        plan_port(snapshot(), 'cloudbr1', tag=5000)
     with pytest.raises(ParamError, match='^name:'):
-        dpdk.plan_dpdk_port(snapshot(), 'cloudbr1', name='csdpdk-with-a-long-name')
+        plan_port(snapshot(), 'cloudbr1', name='csdpdk-with-a-long-name')
     other = snapshot()
     other['bridges']['cloudbr2'] = dict(other['bridges']['cloudbr1'], name='cloudbr2',
                                         ports={'csdpdk-1': port('csdpdk-1')})
     with pytest.raises(ParamError, match="^name: port 'csdpdk-1' already exists on bridge 'cloudbr2'"):
-        dpdk.plan_dpdk_port(other, 'cloudbr1', name='csdpdk-1')
+        plan_port(other, 'cloudbr1', name='csdpdk-1')
+
+
+def test_request_checks_everything_once_before_the_database():
+    # interface_extra is checked even when the port's name is chosen only when reading
+    with pytest.raises(ParamError, match=r'^interface_extra\[0\]: may not replace <source>'):
+        plan_port(None, 'cloudbr1', interface_extra=['<source type="unix"/>'])
+    with pytest.raises(ParamError, match='^external_ids: values may not be null') as err:
+        plan_port(None, 'cloudbr1', external_ids={'vm-id': None})
+    assert err.value.field == 'external_ids'
+    with pytest.raises(ParamError, match='^model: may not contain NUL bytes'):
+        plan_port(None, 'cloudbr1', model='virtio\x00')
+    with pytest.raises(ParamError, match='^bridge: '):
+        plan_port(None, 'cloudbr/1')
+    # state=absent does not look at interface_extra (the interface is not returned)
+    snap = add_ports(snapshot(), 'cloudbr1', port('csdpdk-1'))
+    assert plan_port(snap, None, name='csdpdk-1', state='absent',
+                     interface_extra=['<source/>'])[1] == 'csdpdk-1'
+
+
+def test_plan_result_holds_the_port_and_its_interface():
+    request = dp.dpdk_port_request(dict(
+        bridge='cloudbr1', name=None, mode='client', tag=None, ovs_path='/run/ovs/',
+        state='present', external_ids=None, mac='52:54:00:AA:00:01', model='virtio',
+        interface_extra=[]))
+    made = dp.plan_dpdk_port(snapshot(), 'cloudbr1', mode='client', ovs_path=request['ovs_path'],
+                             mac=request['mac'])
+    values = made.returns(with_diff=False)
+    assert values['changed'] and values['actions'] == ['add port csdpdk-1 to bridge cloudbr1']
+    assert values['port'] == 'csdpdk-1' and values['port_type'] == 'dpdkvhostuserclient'
+    assert values['socket_path'] == '/run/ovs/csdpdk-1' and values['guest_mode'] == 'server'
+    assert 'path="/run/ovs/csdpdk-1" mode="server"' in values['interface_xml']
+    assert '52:54:00:aa:00:01' in values['interface_xml']
+    gone = dp.plan_dpdk_port(snapshot(), None, name='csdpdk-1', state='absent')
+    assert gone.returns(with_diff=False) == dict(port='csdpdk-1', changed=False, actions=[])
 
 
 # ---------------------------------------------------------------- interface XML
@@ -326,7 +378,7 @@ def test_ovs_path_with_dotdot_or_relative_refused(path):
     with pytest.raises(ParamError, match=r'^ovs_path: .*\(got %r\)$' % path):
         dpdk.validate_ovs_path('ovs_path', path)
     with pytest.raises(ParamError, match='^ovs_path: '):
-        dpdk.plan_dpdk_port(snapshot(), 'cloudbr1', name='csdpdk-1', ovs_path=path)
+        plan_port(snapshot(), 'cloudbr1', name='csdpdk-1', ovs_path=path)
 
 
 @pytest.mark.parametrize('type_', ['internal', '', 'tap', 'gre'])
@@ -338,25 +390,25 @@ def test_existing_non_vhost_user_port_is_not_retyped(type_):
         kind = (type_ or 'system') if name == 'vnet0' else 'internal'
         for mode in ('server', 'client'):
             with pytest.raises(ParamError) as err:
-                dpdk.plan_dpdk_port(snap, 'cloudbr1', name=name, mode=mode)
+                plan_port(snap, 'cloudbr1', name=name, mode=mode)
             assert str(err.value).startswith(
                 "name: port %r on bridge 'cloudbr1' has interface type %s, not dpdkvhostuser or "
                 "dpdkvhostuserclient; this module changes only vhost-user ports" % (name, kind))
         with pytest.raises(ParamError, match="^name: port %r on bridge 'cloudbr1' has interface "
                                              "type" % name):
-            dpdk.plan_dpdk_port(snap, None, name=name, state='absent')
+            plan_port(snap, None, name=name, state='absent')
 
 
 def test_vhost_user_ports_of_either_mode_may_still_be_changed():
     snap = add_ports(snapshot(), 'cloudbr1', port('csdpdk-1', type_='dpdkvhostuserclient'))
-    ops = dpdk.plan_dpdk_port(snap, 'cloudbr1', name='csdpdk-1', mode='server')[0]
+    ops = plan_port(snap, 'cloudbr1', name='csdpdk-1', mode='server')[0]
     assert dict(op='set', table='Interface', record='csdpdk-1', column='type',
                 value='dpdkvhostuser') in ops
 
 
 def test_port_name_over_15_bytes_refused():
     with pytest.raises(ParamError, match=r"^name: 'csdpdk-üüüüü' is 17 bytes long in UTF-8"):
-        dpdk.plan_dpdk_port(snapshot(), 'cloudbr1', name='csdpdk-üüüüü')
+        plan_port(snapshot(), 'cloudbr1', name='csdpdk-üüüüü')
 
 
 def test_interface_extra_nested_too_deep():

@@ -168,10 +168,9 @@ def test_missing_ovsdbapp_is_reported(monkeypatch):
     class FakeModule(object):
         params = dict(db='unix:/x', timeout=1)
 
-        def fail_json(self, **kw):
-            raise RuntimeError(kw)
-
-    with pytest.raises(RuntimeError) as err:
+    # A module fails through the one fail path (run_module), with the import's traceback
+    # as the detail shown at -vvv.
+    with pytest.raises(OvsdbError) as err:
         OvsdbSession(FakeModule())
-    result = err.value.args[0]
-    assert 'ovsdbapp' in result['msg'] and 'No module named ovsdbapp' in result['exception']
+    assert 'ovsdbapp' in str(err.value) and err.value.changed is False
+    assert 'No module named ovsdbapp' in err.value.detail

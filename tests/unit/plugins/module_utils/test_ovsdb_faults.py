@@ -13,7 +13,8 @@ import threading
 
 import pytest
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb, ovsdb_ops
+from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb_ops
+from ansible_collections.cloudstack.ovs.plugins.module_utils.bounded_call import bounded_call
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     ConflictError,
@@ -105,13 +106,13 @@ def test_conflicts_are_retried_a_bounded_number_of_times():
 
 
 def test_bounded_returns_raises_and_gives_up():
-    assert ovsdb._bounded(lambda: 42, 5, 'never') == 42
+    assert bounded_call(lambda: 42, 5, 'never') == 42
     with pytest.raises(ZeroDivisionError):
-        ovsdb._bounded(lambda: 1 // 0, 5, 'never')
+        bounded_call(lambda: 1 // 0, 5, 'never')
     release = threading.Event()
     try:
         with pytest.raises(OvsdbError, match='gave up'):
-            ovsdb._bounded(release.wait, 0.2, 'gave up')
+            bounded_call(release.wait, 0.2, 'gave up')
     finally:
         release.set()
 
