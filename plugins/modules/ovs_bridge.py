@@ -132,7 +132,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import (
     bridge_request,
     plan_bridge,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import apply_ops, ovsdb_context
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     DATAPATH_TYPES,
     FAIL_MODES,
@@ -167,12 +167,9 @@ def main():
             purge_other_config=request['purge_other_config'],
             purge_external_ids=request['purge_external_ids'])
 
-    def apply(session, planned):
-        session.apply(planned.ops)
-
     # bridge_request checks the name before connecting: it fails the same with or without a
     # database.
-    run_module(module, plan, apply, parse=bridge_request, context=ovsdb_context(module))
+    run_module(module, plan, apply_ops, parse=bridge_request, context=ovsdb_context(module))
 
 
 if __name__ == '__main__':
