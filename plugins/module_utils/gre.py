@@ -14,40 +14,46 @@ See docs/gre_network.md for what is mirrored from CloudStack and what is not, an
 """
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import plan_bridge
-# Names that other modules and the mesh doctor import from here.
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (  # noqa: F401
-    BROADCAST_MAC,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     desired_flows,
     flow_diff,
     flow_lines,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (  # noqa: F401
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     ADOPTED_KEY,
-    BRIDGE_PREFIX,
-    CS_GRE_KEY,
-    CS_HOST_SETUP,
-    CS_TUN_NETWORK,
     OWNER_KEY,
     OWNER_VALUE,
-    PORT_NAME_RE,
     PURGE_ALL_STALE,
     PURGE_NONE,
     PURGE_OURS,
     _iface,
     bridge_markers,
-    default_bridge,
     is_ours,
     is_tunnel_port,
     port_name,
     tunnel_view,
     wanted_options,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import normalize_purge
+# pylint: disable=unused-import
+# Names gre_mesh_info and the mesh doctor import from here, as before the split.
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (  # noqa: F401
+    BROADCAST_MAC,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (  # noqa: F401
+    BRIDGE_PREFIX,
+    CS_GRE_KEY,
+    CS_HOST_SETUP,
+    CS_TUN_NETWORK,
+    PORT_NAME_RE,
+    default_bridge,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (  # noqa: F401
-    normalize_purge,
     validate_host_id,
     validate_ip,
     validate_key,
 )
+# pylint: enable=unused-import
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
     map_ops,
