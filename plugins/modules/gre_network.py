@@ -216,224 +216,44 @@ diff:
   type: dict
 '''
 
-import re
-import time
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
-    desired_flows,
-    flow_diff,
-    flow_lines,
-    normalize_networks,
-    normalize_purge,
-    plan_networks,
-    port_name,
-)
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_converge import GreNetwork
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import gre_request
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    OvsdbError,
-    describe_op,
+    DATAPATH_TYPES,
     ovsdb_argument_spec,
-    run_guarded,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import (
-    PORT_MOD_PROTOCOL,
-    Ofctl,
-    default_rundir,
-)
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text
-
-FLOW_READERS = 4
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
-class Flows(Ofctl):
-    """The flow tables of the tunnel bridges (see module_utils/ofctl.py for the bounds)."""
-
-    def dump(self, bridge):
-        rc, out, err = self.dump_flows(bridge)
-        if rc != 0:
-            raise OvsdbError('flows: cannot read the flows of bridge %s through %s: %s'
-                             % (bridge, self.target(bridge), (err or out).strip()[:500]))
-        return out
-
-    def reflood(self, bridge):
-        """Make ovs-vswitchd work out again which ports a flood may use.
-
-        Open vSwitch 3.1 keeps a port out of floods when spanning tree moved it to forwarding,
-        and still after STP is turned off (the system test of the mesh doctor shows it); a
-        port's flood flag toggled (OpenFlow port-mod, no OVSDB write) recomputes it. Ports
-        someone set to no-flood are left as they are.
-        """
-        deadline = time.time() + self.timeout
-        while True:
-            # ovs-vswitchd applies stp_enable=false after the transaction: the ports' STP
-            # states leave their descriptions then.
-            rc, out, err = self.run(bridge, ['dump-ports-desc', self.target(bridge)],
-                                    protocol=PORT_MOD_PROTOCOL)
-            if rc != 0:
-                raise OvsdbError('flows: cannot read the ports of bridge %s: %s'
-                                 % (bridge, (err or out).strip()))
-            if 'STP_' not in out or time.time() > deadline:
-                break
-            time.sleep(0.1)
-        for ofport, config in re.findall(r'^\s*(\d+)\([^)]*\):.*?\n\s*config:\s*([^\n]*)', out,
-                                         re.M | re.S):
-            if 'NO_FLOOD' in config:
-                continue
-            for mode in ('no-flood', 'flood'):
-                rc, out2, err = self.run(bridge, ['mod-port', self.target(bridge), ofport, mode],
-                                         protocol=PORT_MOD_PROTOCOL)
-                if rc != 0:
-                    raise OvsdbError('flows: cannot set %s on port %s of bridge %s: %s'
-                                     % (mode, ofport, bridge, (err or out2).strip()))
-
-    def replace(self, bridge, flows):
-        rc, out, err = self.run(bridge, ['--bundle', 'replace-flows', self.target(bridge), '-'],
-                                data='\n'.join(flows) + '\n', binary_data=True)
-        if rc != 0:
-            raise OvsdbError('flows: replacing the flows of bridge %s failed (nothing changed, '
-                             'the bundle is atomic): %s' % (bridge, (err or out).strip()[:500]))
-
-
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         host_id=dict(type='int', required=True),
         key=dict(type='int', no_log=False),
-        # No suboptions in the spec: given a string, Ansible's suboption check fails with a
-        # message that names no field; normalize_peers checks each peer naming peers[i].<key>.
+        # No suboptions for peers and networks: Ansible's errors would not name the entry
+        # (see gre_request.gre_request); gre_request checks each one, naming peers[i].<key>.
         peers=dict(type='list', elements='dict'),
         bridge=dict(type='str'),
         networks=dict(type='list', elements='dict'),
         local_ip=dict(type='str'),
-        datapath_type=dict(type='str', choices=['system', 'netdev']),
+        datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
         purge=dict(type='raw', default='ours'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         flows=dict(type='bool', default=True),
         ovs_rundir=dict(type='path'),
     )
-    argument_spec.update(ovsdb_argument_spec())
-    # key/networks exclusivity is checked by normalize_networks, with the field in the message.
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
+    spec.update(ovsdb_argument_spec())
+    return spec
 
-    committed = []
 
-    def run():
-        del committed[:]
-        # Everything is validated before the database is opened: a bad call changes nothing.
-        host_id, local_ip, networks = normalize_networks(p)
-        purge = normalize_purge(p['purge'])
-        if p['ovs_rundir'] is not None:
-            check_text('ovs_rundir', p['ovs_rundir'])
-        state = p['state']
-        rundir = p['ovs_rundir'] or default_rundir(p['db'])
-        flows = Flows(module, rundir, p['timeout']) if (p['flows'] and state == 'present') else None
-        with OvsdbSession(module, lock=not module.check_mode) as session:
-            bridges = session.bridges()
-            ops, diffs = plan_networks(bridges, host_id, local_ip, networks,
-                                       datapath_type=p['datapath_type'], purge=purge,
-                                       state=state)
-            if ops and not module.check_mode:
-                try:
-                    session.apply(ops)
-                except OvsdbError as exc:
-                    if exc.changed and flows is not None:
-                        exc.args = (str(exc) + ' The flows were not written; a re-run writes '
-                                    'them.',)
-                    raise
-                committed.append(True)
-            result_networks, changes, actions = [], {}, [describe_op(op) for op in ops]
-            wanted_names = []
-            for net in networks:
-                wanted_names.append(net['bridge'])
-                wanted_names.extend(port_name(net['key'], host_id, peer['host_id'])
-                                    for peer in net['peers'])
-            if state == 'present' and ops and not module.check_mode:
-                ifaces = session.wait_ofports(wanted_names)
-                stp_off = [op['record'] for op in ops if op.get('column') == 'stp_enable']
-                if stp_off:
-                    ofctl = flows or Flows(module, rundir, p['timeout'])
-                    for bridge in stp_off:
-                        ofctl.reflood(bridge)
-            else:
-                ifaces = {}
-                for bridge in bridges.values():
-                    for port in bridge['ports'].values():
-                        ifaces.update(port['interfaces'])
-            # A bridge this call creates has no flows of ours yet: it is compared as empty, in
-            # check mode and in a real run alike, and not read back. The others are read
-            # a few at a time: each read is an ovs-ofctl process that mostly waits.
-            installed_flows = {}
-            if flows is not None:
-                existing = [n['bridge'] for n in networks if n['bridge'] in bridges]
-                with ThreadPoolExecutor(max_workers=FLOW_READERS) as pool:
-                    installed_flows = dict(zip(existing, pool.map(flows.dump, existing)))
-            flow_changed = False
-            for net, diff in zip(networks, diffs):
-                key, bridge = net['key'], net['bridge']
-                before_t, after_t = diff['before']['tunnels'], diff['after']['tunnels']
-                change = dict(
-                    ports_added=sorted(set(after_t) - set(before_t)),
-                    ports_removed=sorted(set(before_t) - set(after_t)),
-                    ports_changed=sorted(n for n in set(after_t) & set(before_t)
-                                         if after_t[n] != before_t[n]),
-                    ports_left_alone=diff['left_alone'], flows_added=0, flows_removed=0)
-                tunnels = []
-                if state == 'present':
-                    for peer in net['peers']:
-                        name = port_name(key, host_id, peer['host_id'])
-                        iface = ifaces.get(name) or {}
-                        tunnels.append(dict(name=name, peer_host_id=peer['host_id'],
-                                            remote_ip=peer['remote_ip'],
-                                            ofport=iface.get('ofport'),
-                                            link_state=iface.get('link_state'),
-                                            error=iface.get('error')))
-                if flows is not None:
-                    ofports = dict((t['name'], t['ofport']) for t in tunnels)
-                    if not module.check_mode:
-                        missing = [t for t in tunnels if not t['ofport'] or t['ofport'] < 0]
-                        if missing:
-                            raise OvsdbError(
-                                'peers: ovs-vswitchd gave tunnel port %s no ofport within %ss '
-                                '(error: %s); the flows of %s were not changed'
-                                % (missing[0]['name'], p['timeout'], missing[0]['error'], bridge))
-                    wanted = desired_flows(ofports)
-                    installed = installed_flows.get(bridge, '')
-                    added, removed = flow_diff(installed, wanted)
-                    if added or removed:
-                        flow_changed = True
-                        if not module.check_mode:
-                            flows.replace(bridge, wanted)
-                        actions.append('replace flows of bridge %s (%d added, %d removed)'
-                                       % (bridge, len(added), len(removed)))
-                    change.update(flows_added=len(added), flows_removed=len(removed))
-                    diff['before']['flows'] = flow_lines(installed)
-                    diff['after']['flows'] = wanted
-                for t in tunnels:
-                    t.pop('error')
-                result_networks.append(dict(key=key, bridge=bridge, state=state,
-                                            tunnels=tunnels))
-                changes[str(key)] = change
-        result = dict(changed=bool(ops) or flow_changed, networks=result_networks,
-                      changes=changes, actions=actions)
-        if module._diff:
-            result['diff'] = dict(
-                before=dict((str(d['key']), d['before']) for d in diffs),
-                after=dict((str(d['key']), dict(d['after'], left_alone=d['left_alone']))
-                           for d in diffs))
-        return result
-
-    def guarded():
-        try:
-            return run()
-        except OvsdbError as exc:
-            # After the commit, a failure (no ofport, ovs-ofctl) leaves the database changed.
-            exc.changed = exc.changed or bool(committed)
-            raise
-
-    module.exit_json(**run_guarded(module, guarded))
+def main():
+    # key or networks (not both), peers and bridge only with key: gre_request checks these,
+    # as the spec cannot (Ansible counts an option given as null as given).
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    gre = GreNetwork(module)
+    run_module(module, gre.plan, gre.apply, parse=gre_request, context=ovsdb_context(module))
 
 
 if __name__ == '__main__':

@@ -9,20 +9,24 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent im
     agent_sees_setup,
     ovs_vsctl_string,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import plan_networks
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
+    desired_flows,
+    flow_diff,
+    normalize_flow,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     ADOPTED_KEY,
     OWNER_KEY,
     OWNER_VALUE,
     bridge_markers,
     host_setup_value,
-    normalize_purge,
-    desired_flows,
-    flow_diff,
     is_tunnel_port,
-    normalize_flow,
-    normalize_networks,
-    plan_networks,
     port_name,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
+    normalize_networks,
+    normalize_purge,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
@@ -103,7 +107,6 @@ def test_single_network_normalised_and_peers_sorted():
     (dict(local_ip='nope'), 'local_ip', 'nope'),
     (dict(bridge='a' * 16), 'bridge', 'a' * 16),
     (dict(key=12345678), 'bridge', 'OVSTunnel12345678'),
-    (dict(state='gone'), 'state', 'gone'),
     (dict(networks=[]), 'networks', '1001'),
 ])
 def test_bad_input_names_field_and_value(bad, field, value):
