@@ -26,34 +26,15 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     PURGE_ALL_STALE,
     PURGE_NONE,
     PURGE_OURS,
-    _iface,
     bridge_markers,
     is_ours,
     is_tunnel_port,
+    port_interface,
     port_name,
     tunnel_view,
     wanted_options,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import normalize_purge
-# pylint: disable=unused-import
-# Names gre_mesh_info and the mesh doctor import from here, as before the split.
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (  # noqa: F401
-    BROADCAST_MAC,
-)
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (  # noqa: F401
-    BRIDGE_PREFIX,
-    CS_GRE_KEY,
-    CS_HOST_SETUP,
-    CS_TUN_NETWORK,
-    PORT_NAME_RE,
-    default_bridge,
-)
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (  # noqa: F401
-    validate_host_id,
-    validate_ip,
-    validate_key,
-)
-# pylint: enable=unused-import
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
     map_ops,
@@ -135,7 +116,7 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
                                           'external_ids': {OWNER_KEY: OWNER_VALUE}},
                             iface_columns={'type': 'gre', 'options': dict(want['options'])}))
         else:
-            iface = _iface(port) or dict(name=name, type='system', options={})
+            iface = port_interface(port) or dict(name=name, type='system', options={})
             if iface['type'] != 'gre':
                 ops.append(dict(op='set', table='Interface', record=iface['name'], column='type',
                                 value='gre'))

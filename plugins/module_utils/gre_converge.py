@@ -80,8 +80,9 @@ class GreNetwork(object):
             # After the commit, a failure (no ofport, ovs-ofctl) leaves the database changed.
             exc.changed = exc.changed or committed
             raise
-        # The tunnels' ofports and link states, and the flow counts, as they are now.
-        return dict(networks=planned.result['networks'], changes=planned.result['changes'])
+        # The plan settled after the commit: the tunnels' ofports and link states, and the
+        # flow counts, as they are now.
+        return planned
 
     def _after_commit(self, session, planned):
         """Wait for the ofports, reflood where STP went off, compare the flows again."""

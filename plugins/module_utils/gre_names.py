@@ -50,13 +50,14 @@ def is_tunnel_port(port):
         port.get('external_ids', {}).get(OWNER_KEY) == OWNER_VALUE
 
 
-def _iface(port):
+def port_interface(port):
+    """The interface of a port (the one named like it, else its first); None when it has none."""
     ifaces = port.get('interfaces') or {}
     return ifaces.get(port['name']) or (list(ifaces.values())[0] if ifaces else None)
 
 
 def tunnel_view(port):
-    iface = _iface(port) or {}
+    iface = port_interface(port) or {}
     options = iface.get('options', {})
     return dict(remote_ip=options.get('remote_ip'), key=options.get('key'),
                 local_ip=options.get('local_ip'), type=iface.get('type'))

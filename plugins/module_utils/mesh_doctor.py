@@ -9,7 +9,7 @@ checks every host (``mesh_findings``) and returns the findings and a host-pair m
 network; ``mesh_report`` renders them as the Markdown report and the mesh picture.
 """
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import gre
+from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_request
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_findings import (
     ERROR,
     Findings,
@@ -33,12 +33,12 @@ def normalize_hosts(hosts):
         if host['name'] in names:
             raise ParamError('%s.name: duplicate host %r' % (field, host['name']))
         names.add(host['name'])
-        keys = [gre.validate_key('%s.networks' % field, k) for k in host.get('networks') or []]
+        keys = [gre_request.validate_key('%s.networks' % field, k) for k in host.get('networks') or []]
         out.append(dict(
             name=host['name'],
-            host_id=gre.validate_host_id(field + '.host_id', host.get('host_id')),
-            underlay_ip=gre.validate_ip(field + '.underlay_ip', host.get('underlay_ip')),
-            local_ip=(gre.validate_ip(field + '.local_ip', host['local_ip'])
+            host_id=gre_request.validate_host_id(field + '.host_id', host.get('host_id')),
+            underlay_ip=gre_request.validate_ip(field + '.underlay_ip', host.get('underlay_ip')),
+            local_ip=(gre_request.validate_ip(field + '.local_ip', host['local_ip'])
                       if host.get('local_ip') else None),
             networks=sorted(set(keys)), info=host.get('info'),
             error=host.get('error')))

@@ -7,7 +7,7 @@ each), the host, network, peer and port it is about, what is wrong, the fix, and
 pairs it breaks (``pairs``, for the matrix of ``mesh_doctor.diagnose``).
 
 What "right" means is not restated here: the wanted tunnels, options, ``protected`` flags and
-flow table come from the planner of ``gre_network`` (``gre.plan_network``, ``gre.desired_flows``),
+flow table come from the planner of ``gre_network`` (``gre.plan_network``, ``gre_flows.desired_flows``),
 and whether CloudStack's agent considers a bridge set up from ``cloudstack_agent``.
 Pure functions only.
 """
@@ -15,6 +15,8 @@ Pure functions only.
 import re
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import gre
+from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_flows
+from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_names
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
     agent_considers_configured,
 )
@@ -80,7 +82,7 @@ def host_pair(key, a, b):
 
 def _find_bridge(info, key):
     bridges = (info or {}).get('bridges') or {}
-    name = gre.default_bridge(key)
+    name = gre_names.default_bridge(key)
     if name in bridges:
         return bridges[name]
     for bridge in bridges.values():
@@ -91,11 +93,11 @@ def _find_bridge(info, key):
 
 def _tunnel_ports(bridge):
     return dict((n, p) for n, p in bridge['ports'].items()
-                if n != bridge['name'] and gre.is_tunnel_port(p))
+                if n != bridge['name'] and gre_names.is_tunnel_port(p))
 
 
 def _ofport(port):
-    iface = gre._iface(port) or {}  # pylint: disable=protected-access
+    iface = gre_names.port_interface(port) or {}
     return iface.get('ofport')
 
 
@@ -113,13 +115,13 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
     by_id = dict((h['host_id'], h['name']) for h in all_hosts)
     by_ip = dict((h['underlay_ip'], h['name']) for h in all_hosts)
     for pname in sorted(set(after) - set(before)):
-        peer = by_id.get(int(gre.PORT_NAME_RE.match(pname).group(3)))
+        peer = by_id.get(int(gre_names.PORT_NAME_RE.match(pname).group(3)))
         found.add('tunnel-missing', name,
                   '%s has no tunnel %s to %s (%s) in network %d'
                   % (name, pname, peer, after[pname]['remote_ip'], key),
                   _fix_mesh(name), key, peer, pname, [host_pair(key, name, peer)])
     for pname in sorted(set(before) - set(after)):
-        match = gre.PORT_NAME_RE.match(pname)
+        match = gre_names.PORT_NAME_RE.match(pname)
         peer = by_id.get(int(match.group(3))) if match else None
         peer = peer or by_ip.get(before[pname]['remote_ip'])
         found.add('tunnel-extra', name,
@@ -129,7 +131,7 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
                   [host_pair(key, name, peer)] if peer and peer in members else [])
     for pname in sorted(set(before) & set(after)):
         have, want = before[pname], after[pname]
-        peer = by_id.get(int(gre.PORT_NAME_RE.match(pname).group(3)))
+        peer = by_id.get(int(gre_names.PORT_NAME_RE.match(pname).group(3)))
         pair = [host_pair(key, name, peer)]
         if have['remote_ip'] != want['remote_ip']:
             owner = by_ip.get(have['remote_ip'])
@@ -156,7 +158,7 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
                          % want['local_ip']),
                       _fix_mesh(name), key, peer, pname, pair)
         port = bridge['ports'][pname]
-        iface = gre._iface(port) or {}  # pylint: disable=protected-access
+        iface = gre_names.port_interface(port) or {}
         if iface.get('error') or (iface.get('ofport') is not None and iface['ofport'] < 0):
             found.add('tunnel-error', name,
                       '%s: tunnel %s: %s' % (name, pname, iface.get('error') or 'no ofport'),
@@ -164,8 +166,8 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
     for op in ops:
         if op.get('column') == 'protected':
             pname = op['record']
-            peer = by_id.get(int(gre.PORT_NAME_RE.match(pname).group(3))) \
-                if gre.PORT_NAME_RE.match(pname) else None
+            peer = by_id.get(int(gre_names.PORT_NAME_RE.match(pname).group(3))) \
+                if gre_names.PORT_NAME_RE.match(pname) else None
             found.add('tunnel-not-protected', name,
                       '%s: tunnel port %s is not protected=true: NORMAL may forward a frame '
                       'from one tunnel into another (broadcast loops in the mesh)'
@@ -207,8 +209,8 @@ def check_bridge(found, host, key, bridge, members):
                   _on(name, 'ovs-ofctl dump-flows %s' % bname), key, port=bname)
     else:
         ofports = dict((n, _ofport(p)) for n, p in _tunnel_ports(bridge).items())
-        wanted = gre.desired_flows(ofports)
-        added, removed = gre.flow_diff('\n'.join(bridge['flows']), wanted)
+        wanted = gre_flows.desired_flows(ofports)
+        added, removed = gre_flows.flow_diff('\n'.join(bridge['flows']), wanted)
         # A flow for a port that is gone matches nothing (gre_network removes it all the same).
         live = set(str(_ofport(p)) for p in bridge['ports'].values()) | set(['LOCAL'])
         removed = [line for line in removed if _in_port(line) in live or _in_port(line) is None]
@@ -222,7 +224,7 @@ def check_bridge(found, host, key, bridge, members):
                       '%s: %s has %d flows gre_network does not install: %s'
                       % (name, bname, len(removed), '; '.join(removed)),
                       _fix_mesh(name), key, port=bname, pairs=everyone)
-    setup = (bridge.get('other_config') or {}).get(gre.CS_HOST_SETUP)
+    setup = (bridge.get('other_config') or {}).get(gre_names.CS_HOST_SETUP)
     if not agent_considers_configured(setup, host['host_id']):
         found.add('agent-not-configured', name,
                   "%s: CloudStack's agent reads other_config:ovs-host-setup=%s on %s as not set "
@@ -240,7 +242,7 @@ def check_trace(found, host, key, bridge, members, by_name):
         return
     if trace.get('error'):
         command = 'ovs-appctl ofproto/trace %s in_port=LOCAL,dl_dst=%s' % (bname,
-                                                                           gre.BROADCAST_MAC)
+                                                                           gre_flows.BROADCAST_MAC)
         found.add('trace-failed', name, '%s: ofproto/trace on %s failed: %s'
                   % (name, bname, trace['error']), _on(name, command), key, port=bname)
         return
@@ -282,9 +284,9 @@ def check_trace(found, host, key, bridge, members, by_name):
         port = tunnels.get(entry['port'])
         if port is None:
             continue
-        want = gre.tunnel_view(port)['remote_ip']
+        want = gre_names.tunnel_view(port)['remote_ip']
         got = [t['remote_ip'] for t in entry.get('tunnels') or []]
-        everyone = sorted(gre.tunnel_view(p)['remote_ip'] for p in tunnels.values())
+        everyone = sorted(gre_names.tunnel_view(p)['remote_ip'] for p in tunnels.values())
         # A flood to every tunnel once: the MAC aged out between fdb/show and the trace.
         if got != [want] and sorted(got) != everyone:
             peer = by_ip.get(want)
@@ -326,8 +328,8 @@ def check_host(found, host, by_name, members, hosts):
         if bridge is None:
             found.add('bridge-missing', name,
                       '%s carries network %d (inventory) but has no bridge %s'
-                      % (name, key, gre.default_bridge(key)),
-                      _fix_mesh(name), key, port=gre.default_bridge(key),
+                      % (name, key, gre_names.default_bridge(key)),
+                      _fix_mesh(name), key, port=gre_names.default_bridge(key),
                       pairs=[host_pair(key, name, m) for m in members[key] if m != name])
             continue
         check_tunnels(found, host, by_name, key, bridge, members[key], hosts)

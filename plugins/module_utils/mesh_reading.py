@@ -12,7 +12,7 @@ mesh doctor's checks, ``mesh_findings``). Standard library only.
 import json
 import re
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import gre
+from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_names
 
 _TNL_PUSH_IP = re.compile(r'tnl_push\(.*?ipv[46]\(src=([^,]+),dst=([^,]+),.*?key=(0x[0-9a-f]+)',
                           re.I)
@@ -108,17 +108,17 @@ def is_tunnel_bridge(bridge):
     """A bridge of the GRE mesh: named OVSTunnel<key>, marked by CloudStack or gre_network, or
     holding a port named like CloudStack's tunnels."""
     other = bridge.get('other_config') or {}
-    return bool(re.match(r'^%s\d+$' % gre.BRIDGE_PREFIX, bridge['name'])) or \
-        other.get(gre.CS_TUN_NETWORK) == 'True' or \
-        (bridge.get('external_ids') or {}).get(gre.OWNER_KEY) == gre.OWNER_VALUE or \
-        any(gre.PORT_NAME_RE.match(p) for p in bridge.get('ports') or {})
+    return bool(re.match(r'^%s\d+$' % gre_names.BRIDGE_PREFIX, bridge['name'])) or \
+        other.get(gre_names.CS_TUN_NETWORK) == 'True' or \
+        (bridge.get('external_ids') or {}).get(gre_names.OWNER_KEY) == gre_names.OWNER_VALUE or \
+        any(gre_names.PORT_NAME_RE.match(p) for p in bridge.get('ports') or {})
 
 
 def bridge_key(bridge):
     """The network key a tunnel bridge carries (its name, else CloudStack's gre_key marker)."""
-    match = re.match(r'^%s(\d+)$' % gre.BRIDGE_PREFIX, bridge['name'])
+    match = re.match(r'^%s(\d+)$' % gre_names.BRIDGE_PREFIX, bridge['name'])
     if match:
         return int(match.group(1))
-    value = (bridge.get('other_config') or {}).get(gre.CS_GRE_KEY, '')
-    value = value[len(gre.BRIDGE_PREFIX):] if value.startswith(gre.BRIDGE_PREFIX) else value
+    value = (bridge.get('other_config') or {}).get(gre_names.CS_GRE_KEY, '')
+    value = value[len(gre_names.BRIDGE_PREFIX):] if value.startswith(gre_names.BRIDGE_PREFIX) else value
     return int(value) if value.isdigit() else None

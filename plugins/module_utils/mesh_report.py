@@ -6,7 +6,7 @@ Both render the result of ``mesh_doctor.diagnose``; the picture is drawn by
 ``mesh_picture.mesh_dot`` (the one drawing of the lab and the doctor). Pure functions only.
 """
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import gre
+from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_names
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import mesh_dot
 
 
@@ -15,7 +15,7 @@ def picture(result, title='GRE mesh (red: broken host pair)'):
     red where the pair is broken (``mesh_picture.mesh_dot``, also used by the lab)."""
     hosts = [dict(id=h['name'],
                   label='%s (host id %d, %s)' % (h['name'], h['host_id'], h['underlay_ip']),
-                  networks=[dict(key=k, label=gre.default_bridge(k)) for k in h['networks']])
+                  networks=[dict(key=k, label=gre_names.default_bridge(k)) for k in h['networks']])
              for h in result['hosts']]
     links = []
     for key, net in sorted(result['networks'].items()):
@@ -52,7 +52,7 @@ def markdown(result, image='mesh.svg'):
     for key, net in sorted(result['networks'].items()):
         names = net['hosts']
         status = dict(((p['a'], p['b']), p) for p in net['pairs'])
-        lines += ['', '## Network %d (%s): host pairs' % (key, gre.default_bridge(key)), '',
+        lines += ['', '## Network %d (%s): host pairs' % (key, gre_names.default_bridge(key)), '',
                   '| | ' + ' | '.join(names) + ' |', '| --- |' + ' --- |' * len(names)]
         for a in names:
             row = []

@@ -7,8 +7,9 @@ An *op* is a small dict such as
 The planners (``bridge.py``, ``gre.py``, ``dpdk.py``) build lists of them from plain-dict state
 (``bridge_data``, ``open_vswitch_data``) with ``plan_map`` and ``map_ops``; ``describe_op``
 gives the line a module returns in ``actions``. ``ovsdb.py`` reads the state and commits the
-ops through ovsdbapp; its errors (``OvsdbError``, ``ConflictError``), the argument spec of its
-options and ``run_guarded`` (errors to ``fail_json``, a conflict planned again) live here.
+ops through ovsdbapp; its errors (``OvsdbError``, ``ConflictError``: ``ModuleError``s, which
+``plan.run_module`` reports or plans again after) and the argument spec of its options live
+here.
 
 Nothing here imports ovsdbapp or the OVS library: filters and planners import this file, and
 Ansible imports every filter file of the collection to find one filter.
@@ -23,8 +24,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
 DEFAULT_DB = 'unix:/var/run/openvswitch/db.sock'
 DATAPATH_TYPES = ('system', 'netdev')
 FAIL_MODES = ('standalone', 'secure')
-# How many times a plan is made again when the database changed under it.
-CONFLICT_RETRIES = 3
 # How many changes an error message names (all of them with -vvv).
 SHOWN_OPS = 3
 # Interface columns ovs-vswitchd writes: not part of what a plan depends on.
@@ -249,34 +248,3 @@ def plan_view(bridges):
 def ovs_view(data):
     """What a plan reads of the Open_vSwitch row."""
     return dict(other_config=data['other_config'], external_ids=data['external_ids'])
-
-
-# ---------------------------------------------------------------- the one fail path
-
-def run_guarded(module, func, retries=CONFLICT_RETRIES):
-    """Call ``func()``; turn our own exceptions into ``fail_json`` with their message.
-
-    When the database changed between the read and the commit (nothing committed), ``func``
-    runs again - it reads and plans anew - up to ``retries`` more times.
-    """
-    attempt = 0
-    while True:
-        try:
-            return func()
-        except ConflictError as exc:
-            attempt += 1
-            if attempt <= retries:
-                continue
-            _fail(module, exc, ' (tried %d times)' % attempt)
-        except OvsdbError as exc:
-            _fail(module, exc)
-        except ParamError as exc:
-            module.fail_json(msg=str(exc))
-
-
-def _fail(module, exc, suffix=''):
-    msg = str(exc) + suffix
-    detail = getattr(exc, 'detail', None)
-    if detail and getattr(module, '_verbosity', 0) >= 3:
-        msg = '%s\n%s' % (msg, detail)
-    module.fail_json(msg=msg, changed=bool(getattr(exc, 'changed', False)))

@@ -12,7 +12,9 @@ A module's ``main()`` builds its ``AnsibleModule`` and hands ``run_module`` its 
   It changes nothing, in check mode or not.
 - ``apply(context, plan)`` makes the changes. It runs only when the plan has changes and
   the module is not in check mode, exactly once per attempt; it may return a dict of values
-  only a real run knows (port numbers, say), merged into the result.
+  only a real run knows (port numbers, say), merged into the result, or a ``Plan``: the plan
+  as the changes left it, for a planner that can finish only after them (``gre_network``'s
+  flows name the ofports of the tunnels it creates), which the result then shows instead.
 
 ``context`` is what both share - an open ``OvsdbSession``, a libvirt connection - opened by
 the ``context`` factory given to ``run_module`` around plan and apply, and closed after.
@@ -49,9 +51,12 @@ class Plan(object):
         # several sections) gives it whole.
         self._diff = diff
 
+    # Set by execute() on a plan that apply returned: the changes were made.
+    changed_by_apply = False
+
     @property
     def changed(self):
-        return bool(self.ops)
+        return bool(self.ops) or self.changed_by_apply
 
     @property
     def diff(self):
@@ -92,6 +97,10 @@ def execute(module, plan, apply=None, parse=None, context=None):
                 applied = None
                 if made.changed and not module.check_mode and apply is not None:
                     applied = apply(ctx, made)
+                    if isinstance(applied, Plan):
+                        # The plan as the changes left it; the run changed what was planned.
+                        applied.changed_by_apply = True
+                        made, applied = applied, None
             return made, applied
         except ModuleError as exc:
             if exc.retry and attempt <= RETRIES:

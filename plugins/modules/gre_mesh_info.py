@@ -170,10 +170,12 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent im
     agent_considers_configured,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     BROADCAST_MAC,
-    CS_HOST_SETUP,
     flow_lines,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
+    CS_HOST_SETUP,
     is_tunnel_port,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import (

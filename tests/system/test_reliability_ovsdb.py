@@ -23,7 +23,7 @@ from conftest import COLLECTIONS, PYTHON, ansible_env, run_module
 
 sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (  # noqa: E402
     desired_flows,
     flow_diff,
 )

@@ -12,7 +12,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils import (
     mesh_reading,
     mesh_report,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import desired_flows
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import desired_flows
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import mesh_dot
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 

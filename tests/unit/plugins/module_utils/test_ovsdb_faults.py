@@ -1,6 +1,8 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""The OVSDB layer under faults, without OVS: short messages, bounded waits, re-plan on conflict.
+"""The OVSDB layer under faults, without OVS: short messages, bounded waits.
+
+The re-plan on conflict and the -vvv detail are plan.run_module's (test_plan.py).
 
 The same behaviour on real daemons (SIGSTOP, two runs at once) is in
 tests/system/test_reliability_ovsdb.py.
@@ -13,31 +15,12 @@ import threading
 
 import pytest
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb_ops
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bounded_call import bounded_call
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    ConflictError,
     OvsdbError,
-    run_guarded,
     summarize_ops,
 )
-
-
-class Failed(Exception):
-    pass
-
-
-class FakeModule(object):
-    """What run_guarded uses of AnsibleModule: fail_json and the verbosity."""
-
-    def __init__(self, verbosity=0):
-        self._verbosity = verbosity
-        self.failed = None
-
-    def fail_json(self, **kw):
-        self.failed = kw
-        raise Failed(kw)
 
 
 def add_ports(n):
@@ -54,55 +37,6 @@ def test_summary_names_the_count_and_the_first_three():
 
 def test_summary_of_one_change():
     assert summarize_ops(add_ports(1)) == '1 change (add port t1-1-0 to bridge OVSTunnel1)'
-
-
-def test_committed_but_not_applied_fails_changed_with_a_short_message():
-    module = FakeModule()
-    error = OvsdbError('db: committed, not applied', changed=True,
-                       detail='all changes:\n' + 'x' * 100000)
-
-    def func():
-        raise error
-    with pytest.raises(Failed):
-        run_guarded(module, func)
-    assert module.failed == dict(msg='db: committed, not applied', changed=True)
-
-
-def test_vvv_adds_every_change():
-    module = FakeModule(verbosity=3)
-
-    def func():
-        raise OvsdbError('db: failed', detail='all changes:\nadd port a\nadd port b')
-    with pytest.raises(Failed):
-        run_guarded(module, func)
-    assert module.failed['msg'] == 'db: failed\nall changes:\nadd port a\nadd port b'
-    assert module.failed['changed'] is False
-
-
-def test_a_conflict_plans_again():
-    calls = []
-
-    def func():
-        calls.append(1)
-        if len(calls) < 3:
-            raise ConflictError('db: changed under us')
-        return dict(changed=True)
-    assert run_guarded(FakeModule(), func) == dict(changed=True)
-    assert len(calls) == 3
-
-
-def test_conflicts_are_retried_a_bounded_number_of_times():
-    calls = []
-    module = FakeModule()
-
-    def func():
-        calls.append(1)
-        raise ConflictError('db: changed under us')
-    with pytest.raises(Failed):
-        run_guarded(module, func)
-    assert len(calls) == ovsdb_ops.CONFLICT_RETRIES + 1
-    assert module.failed['changed'] is False
-    assert 'tried %d times' % (ovsdb_ops.CONFLICT_RETRIES + 1) in module.failed['msg']
 
 
 def test_bounded_returns_raises_and_gives_up():

@@ -67,6 +67,14 @@ def test_apply_runs_once_and_the_result_has_one_shape():
     assert module.warnings == ['look out']
 
 
+def test_apply_may_return_the_plan_as_the_changes_left_it():
+    def apply(ctx, plan):
+        return Plan([], after={'a': 3}, actions=['did it, settled'], result=dict(ofport=7))
+    module = run(FakeModule(diff=True), lambda ctx, req: a_plan(), apply)
+    assert module.exited == dict(changed=True, actions=['did it, settled'], ofport=7,
+                                 diff=dict(before=None, after={'a': 3}))
+
+
 def test_check_mode_plans_and_never_applies():
     module = run(FakeModule(check_mode=True), lambda ctx, req: a_plan(),
                  lambda ctx, plan: pytest.fail('applied in check mode'))
