@@ -41,6 +41,8 @@ class ModuleError(Exception):
         self.detail = detail
         self.retry = retry
         self.result = dict(result or {})
+        # How many times the module planned before this error (set by plan.execute).
+        self.attempts = 1
 
 
 class ParamError(ModuleError, ValueError):
@@ -57,11 +59,11 @@ class ParamError(ModuleError, ValueError):
         super(ParamError, self).__init__(msg, field=field)
 
 
-def fail(module, exc, attempts=1):
+def fail(module, exc):
     """Fail the module with ``exc``'s message: the one fail path of every module."""
     msg = str(exc)
-    if exc.retry and attempts > 1:
-        msg += ' (tried %d times)' % attempts
+    if exc.retry and exc.attempts > 1:
+        msg += ' (tried %d times)' % exc.attempts
     if exc.detail and getattr(module, '_verbosity', 0) >= 3:
         msg = '%s\n%s' % (msg, exc.detail)
     extra = dict((key, value) for key, value in exc.result.items()

@@ -114,7 +114,7 @@ def run_module(module, plan, apply=None, parse=None, context=None):
     try:
         made, applied = execute(module, plan, apply, parse, context)
     except ModuleError as exc:
-        fail(module, exc, getattr(exc, 'attempts', 1))
+        fail(module, exc)
         return
     for warning in made.warnings:
         module.warn(warning)
