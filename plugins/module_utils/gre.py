@@ -15,9 +15,9 @@ See docs/gre_network.md for what is mirrored from CloudStack and what is not, an
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import plan_bridge
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
+    compare_flows,
     desired_flows,
-    flow_diff,
-    flow_lines,
+    installed_flows,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     ADOPTED_KEY,
@@ -256,14 +256,14 @@ def settle(plan, ifaces, installed=None):
                                     error=iface.get('error')))
         if installed is not None:
             wanted = desired_flows(dict((t['name'], t['ofport']) for t in tunnels))
-            text = installed.get(bridge, '')
-            added, removed = flow_diff(text, wanted)
+            flows = installed_flows(installed.get(bridge, ''))
+            added, removed = compare_flows(flows, wanted)
             if added or removed:
                 ops.append(dict(op=FLOWS_OP, bridge=bridge, flows=wanted))
                 actions.append('replace flows of bridge %s (%d added, %d removed)'
                                % (bridge, len(added), len(removed)))
             change.update(flows_added=len(added), flows_removed=len(removed))
-            diff_before['flows'] = flow_lines(text)
+            diff_before['flows'] = sorted(flows.values())
             diff_after['flows'] = wanted
             tables.append(dict(bridge=bridge, tunnels=[dict(t) for t in tunnels], wanted=wanted,
                                differs=bool(added or removed)))

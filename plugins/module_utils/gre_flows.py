@@ -3,7 +3,8 @@
 """The flow table of a GRE tunnel bridge: what it should hold, how installed flows compare, and
 ``Flows``, which reads and writes it through ovs-ofctl (each call bounded, see ``ofctl.py``).
 
-The pure half (``desired_flows``, ``flow_diff``, ``flow_lines``, ``normalize_flow``) is what
+The pure half (``desired_flows``, ``installed_flows``, ``compare_flows``/``flow_diff``,
+``flow_lines``, ``normalize_flow``) is what
 ``gre_network`` plans with and ``gre_mesh_info`` and the mesh doctor check against. Flows are
 not in OVSDB: ``gre_network`` writes them after its transaction, when the tunnels have their
 ofports. See docs/gre_network.md for why the split-horizon entries say NORMAL, not drop.
@@ -87,41 +88,41 @@ def normalize_flow(line):
     return (int(table), int(priority), frozenset(fields), actions.strip().lower())
 
 
-def parse_flows(text):
-    """``ovs-ofctl dump-flows`` output -> set of normalised flows."""
-    out = set()
-    for line in text.splitlines():
-        if 'NXST_FLOW' in line or 'OFPST_FLOW' in line:
-            continue
-        flow = normalize_flow(line)
-        if flow is not None:
-            out.add(flow)
-    return out
+def installed_flows(text):
+    """``ovs-ofctl dump-flows`` output -> {normalised flow: its line without counters and flags}.
 
-
-def flow_diff(installed_text, desired):
-    """Compare installed flows with the desired lines; return (added, removed) as lines.
-
-    ``added`` are desired lines not installed; ``removed`` are installed lines (as
-    printed) that are not desired. Both empty means nothing to do.
+    The reply header ("NXST_FLOW reply ...") and blank lines are no flows.
     """
     installed = {}
-    for line in installed_text.splitlines():
-        if 'NXST_FLOW' in line or 'OFPST_FLOW' in line:
+    for line in text.splitlines():
+        if 'FLOW reply' in line:
             continue
         flow = normalize_flow(line)
         if flow is not None:
             installed[flow] = _clean_flow_line(line)
+    return installed
+
+
+def compare_flows(installed, desired):
+    """``installed_flows`` against the desired lines; return (added, removed) as lines.
+
+    ``added`` are desired lines not installed; ``removed`` are installed lines (as
+    printed) that are not desired. Both empty means nothing to do.
+    """
     wanted = dict((normalize_flow(line), line) for line in desired)
     added = [wanted[f] for f in wanted if f not in installed]
     removed = sorted(installed[f] for f in installed if f not in wanted)
     return added, removed
 
 
+def flow_diff(installed_text, desired):
+    """``compare_flows`` of dump-flows output."""
+    return compare_flows(installed_flows(installed_text), desired)
+
+
 def flow_lines(text):
     """dump-flows output -> its flows as lines without counters and flags, sorted."""
-    return sorted(_clean_flow_line(line) for line in text.splitlines()
-                  if 'FLOW reply' not in line and normalize_flow(line) is not None)
+    return sorted(installed_flows(text).values())
 
 
 def _clean_flow_line(line):
