@@ -28,9 +28,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     PURGE_OURS,
     bridge_markers,
     is_ours,
-    is_tunnel_port,
     port_interface,
     port_name,
+    tunnel_ports,
     tunnel_view,
     wanted_options,
 )
@@ -69,9 +69,8 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
     key = network['key']
     before_tunnels = {}
     if current_bridge is not None:
-        for name, port in current_bridge['ports'].items():
-            if name != bridge and is_tunnel_port(port):
-                before_tunnels[name] = tunnel_view(port)
+        for name, port in tunnel_ports(current_bridge).items():
+            before_tunnels[name] = tunnel_view(port)
     stp = bool((current_bridge or {}).get('stp_enable'))
     before = dict(bridge=bridge, exists=current_bridge is not None,
                   other_config=dict(sorted((current_bridge or {}).get('other_config', {}).items())),

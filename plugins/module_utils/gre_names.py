@@ -50,6 +50,18 @@ def is_tunnel_port(port):
         port.get('external_ids', {}).get(OWNER_KEY) == OWNER_VALUE
 
 
+def tunnel_ports(bridge):
+    """The tunnel ports of a bridge (``bridge_data``): name -> port."""
+    return dict((name, port) for name, port in bridge['ports'].items()
+                if name != bridge['name'] and is_tunnel_port(port))
+
+
+def peer_host_id(port):
+    """The peer's host id in a CloudStack tunnel name ``t<key>-<src>-<dst>``; else None."""
+    match = PORT_NAME_RE.match(port)
+    return int(match.group(3)) if match else None
+
+
 def port_interface(port):
     """The interface of a port (the one named like it, else its first); None when it has none."""
     ifaces = port.get('interfaces') or {}

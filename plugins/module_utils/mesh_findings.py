@@ -91,11 +91,6 @@ def _find_bridge(info, key):
     return None
 
 
-def _tunnel_ports(bridge):
-    return dict((n, p) for n, p in bridge['ports'].items()
-                if n != bridge['name'] and gre_names.is_tunnel_port(p))
-
-
 def _ofport(port):
     iface = gre_names.port_interface(port) or {}
     return iface.get('ofport')
@@ -110,20 +105,18 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
                                                                 key=lambda p: p['host_id']))
     all_ports = dict((p, bridge['name']) for p in bridge['ports'])
     ops, diff = gre.plan_network(bridge, all_ports, host['host_id'], host['local_ip'], network,
-                                 purge=True)
+                                 purge=gre_names.PURGE_OURS)
     before, after = diff['before']['tunnels'], diff['after']['tunnels']
     by_id = dict((h['host_id'], h['name']) for h in all_hosts)
     by_ip = dict((h['underlay_ip'], h['name']) for h in all_hosts)
     for pname in sorted(set(after) - set(before)):
-        peer = by_id.get(int(gre_names.PORT_NAME_RE.match(pname).group(3)))
+        peer = by_id.get(gre_names.peer_host_id(pname))
         found.add('tunnel-missing', name,
                   '%s has no tunnel %s to %s (%s) in network %d'
                   % (name, pname, peer, after[pname]['remote_ip'], key),
                   _fix_mesh(name), key, peer, pname, [host_pair(key, name, peer)])
     for pname in sorted(set(before) - set(after)):
-        match = gre_names.PORT_NAME_RE.match(pname)
-        peer = by_id.get(int(match.group(3))) if match else None
-        peer = peer or by_ip.get(before[pname]['remote_ip'])
+        peer = by_id.get(gre_names.peer_host_id(pname)) or by_ip.get(before[pname]['remote_ip'])
         found.add('tunnel-extra', name,
                   '%s has tunnel %s to %s, which is no peer in network %d (inventory)'
                   % (name, pname, before[pname]['remote_ip'], key),
@@ -131,7 +124,7 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
                   [host_pair(key, name, peer)] if peer and peer in members else [])
     for pname in sorted(set(before) & set(after)):
         have, want = before[pname], after[pname]
-        peer = by_id.get(int(gre_names.PORT_NAME_RE.match(pname).group(3)))
+        peer = by_id.get(gre_names.peer_host_id(pname))
         pair = [host_pair(key, name, peer)]
         if have['remote_ip'] != want['remote_ip']:
             owner = by_ip.get(have['remote_ip'])
@@ -166,8 +159,7 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
     for op in ops:
         if op.get('column') == 'protected':
             pname = op['record']
-            peer = by_id.get(int(gre_names.PORT_NAME_RE.match(pname).group(3))) \
-                if gre_names.PORT_NAME_RE.match(pname) else None
+            peer = by_id.get(gre_names.peer_host_id(pname))
             found.add('tunnel-not-protected', name,
                       '%s: tunnel port %s is not protected=true: NORMAL may forward a frame '
                       'from one tunnel into another (broadcast loops in the mesh)'
@@ -185,7 +177,7 @@ def check_bridge(found, host, key, bridge, members):
     name = host['name']
     bname = bridge['name']
     everyone = [host_pair(key, name, m) for m in members if m != name]
-    protected = [n for n, p in _tunnel_ports(bridge).items() if p.get('protected')]
+    protected = [n for n, p in gre_names.tunnel_ports(bridge).items() if p.get('protected')]
     for proto in ('stp_enable', 'rstp_enable'):
         if bridge.get(proto):
             found.add('stp-on', name,
@@ -208,7 +200,7 @@ def check_bridge(found, host, key, bridge, members):
                   % (name, bname, bridge.get('flows_error') or 'unknown'),
                   _on(name, 'ovs-ofctl dump-flows %s' % bname), key, port=bname)
     else:
-        ofports = dict((n, _ofport(p)) for n, p in _tunnel_ports(bridge).items())
+        ofports = dict((n, _ofport(p)) for n, p in gre_names.tunnel_ports(bridge).items())
         wanted = gre_flows.desired_flows(ofports)
         added, removed = gre_flows.flow_diff('\n'.join(bridge['flows']), wanted)
         # A flow for a port that is gone matches nothing (gre_network removes it all the same).
@@ -246,7 +238,7 @@ def check_trace(found, host, key, bridge, members, by_name):
         found.add('trace-failed', name, '%s: ofproto/trace on %s failed: %s'
                   % (name, bname, trace['error']), _on(name, command), key, port=bname)
         return
-    tunnels = _tunnel_ports(bridge)
+    tunnels = gre_names.tunnel_ports(bridge)
     by_ip = dict((by_name[m]['underlay_ip'], m) for m in members)
     local = trace.get('broadcast') or {}
     copies = {}

@@ -176,7 +176,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     CS_HOST_SETUP,
-    is_tunnel_port,
+    tunnel_ports,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import (
     is_tunnel_bridge,
@@ -234,11 +234,10 @@ class Reader(Ofctl):
 def tunnel_ofports(bridge):
     """OpenFlow port number -> tunnel port name, for the bridge's tunnel ports."""
     tunnels = {}
-    for pname, port in bridge['ports'].items():
-        if pname != bridge['name'] and is_tunnel_port(port):
-            for iface in port['interfaces'].values():
-                if iface.get('ofport') and iface['ofport'] > 0:
-                    tunnels[iface['ofport']] = pname
+    for pname, port in tunnel_ports(bridge).items():
+        for iface in port['interfaces'].values():
+            if iface.get('ofport') and iface['ofport'] > 0:
+                tunnels[iface['ofport']] = pname
     return tunnels
 
 
