@@ -33,10 +33,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import des
 REPEATABLE_ROOT_ELEMENTS = ('seclabel',)
 
 
-def _short(value, limit=60):
-    return describe(value, limit)
-
-
 def _text(value):
     return (value or '').strip()
 
@@ -129,13 +125,13 @@ def plan_domain(domain_xml, details, state='present', allowed_elements=None):
     root, prefixes = parse_document(domain_xml, error=ExtraConfigError)
     if root is None or root.tag != 'domain':
         raise ExtraConfigError('domain XML: the root element is not <domain> (got %s)'
-                               % _short(None if root is None else root.tag))
+                               % describe(None if root is None else root.tag))
     original = canonical_xml(domain_xml, ExtraConfigError)
     actions = []
     warnings = []
     for key, xml in details.items():
         if not isinstance(key, str) or not key.startswith(KEY_PREFIX):
-            raise ExtraConfigError('extraconfig: keys must start with %s (got %s)' % (KEY_PREFIX, _short(key)))
+            raise ExtraConfigError('extraconfig: keys must start with %s (got %s)' % (KEY_PREFIX, describe(key)))
         elements = validate_section_xml(key, xml, allowed)
         section_prefixes = dict(prefixes)
         section_prefixes.update({uri: p for p, uri in KNOWN_NAMESPACES.items() if uri not in section_prefixes})

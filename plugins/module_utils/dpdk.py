@@ -23,7 +23,6 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import validate_choice
 from ansible_collections.cloudstack.ovs.plugins.module_utils.safe_xml import indent, parse_fragment
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
     ParamError,
@@ -44,17 +43,6 @@ _MAC_RE = re.compile(r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$')
 
 
 # ---------------------------------------------------------------- names and paths
-
-def port_numbers(bridges):
-    """The N of every ``csdpdk-N`` port on any bridge (``bridges`` as OvsdbSession.bridges())."""
-    numbers = []
-    for bridge in bridges.values():
-        for pname in bridge.get('ports', {}):
-            match = PORT_RE.match(pname)
-            if match:
-                numbers.append(int(match.group(1)))
-    return numbers
-
 
 def _version_key(text):
     """A sort key close to GNU ``sort -V``: digit runs compare as numbers."""
@@ -132,7 +120,6 @@ def interface_element(path, guest_mode, mac=None, model='virtio', extra=None):
     whose tag the interface already has once (``model``, ``driver``, ``mtu`` ...) replaces it
     instead, so the result is a valid libvirt element either way.
     """
-    validate_choice('guest_mode', guest_mode, ('client', 'server'))
     iface = ET.Element('interface', {'type': 'vhostuser'})
     ET.SubElement(iface, 'source', {'type': 'unix', 'path': path, 'mode': guest_mode})
     if mac:

@@ -32,10 +32,6 @@ DPDK_VHOST_USER_MODE = 'DPDK-VHOSTUSER'
 VHOST_USER_MODES = ('server', 'client')
 
 
-def _short(value, limit=60):
-    return describe(value, limit)
-
-
 # ---------------------------------------------------------------- DPDK XML builders
 
 _SIZE = re.compile(r'^\s*(\d+)\s*([A-Za-z]*)\s*$')
@@ -51,19 +47,19 @@ def size_to_kib(field, value, default_unit='MiB'):
     """
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ExtraConfigError('%s: must be a size such as 9216 (%s) or "9G" (got %s)'
-                               % (field, default_unit, _short(value)))
+                               % (field, default_unit, describe(value)))
     match = _SIZE.match(str(value))
     if not match:
         raise ExtraConfigError('%s: must be a whole number with an optional unit (K, M, G, T; binary) '
-                               '(got %s)' % (field, _short(value)))
+                               '(got %s)' % (field, describe(value)))
     number, unit = int(match.group(1)), match.group(2).lower()
     if unit not in _UNITS:
         raise ExtraConfigError('%s: unknown unit %r; use KiB, MiB, GiB or TiB (got %s)'
-                               % (field, match.group(2), _short(value)))
+                               % (field, match.group(2), describe(value)))
     factor = _UNITS[unit] or _UNITS[default_unit.lower()]
     total = number * factor
     if total <= 0 or total % 1024:
-        raise ExtraConfigError('%s: must be a positive whole number of KiB (got %s)' % (field, _short(value)))
+        raise ExtraConfigError('%s: must be a positive whole number of KiB (got %s)' % (field, describe(value)))
     return total // 1024
 
 
@@ -79,9 +75,9 @@ def cpuset(field, cpus=None, vcpus=None):
     if vcpus is not None:
         if cpus is not None:
             raise ExtraConfigError('%s: give either cpus or vcpus, not both (got %s and %s)'
-                                   % (field, _short(cpus), _short(vcpus)))
+                                   % (field, describe(cpus), describe(vcpus)))
         if isinstance(vcpus, bool) or not isinstance(vcpus, int) or vcpus < 1:
-            raise ExtraConfigError('vcpus: must be a positive number of vCPUs (got %s)' % _short(vcpus))
+            raise ExtraConfigError('vcpus: must be a positive number of vCPUs (got %s)' % describe(vcpus))
         return '0' if vcpus == 1 else '0-%d' % (vcpus - 1)
     if cpus is None:
         return '0'
@@ -93,7 +89,7 @@ def cpuset(field, cpus=None, vcpus=None):
         ids = []
         for cpu in cpus:
             if isinstance(cpu, bool) or not isinstance(cpu, int) or cpu < 0:
-                raise ExtraConfigError('%s: CPU ids must be whole numbers >= 0 (got %s)' % (field, _short(cpu)))
+                raise ExtraConfigError('%s: CPU ids must be whole numbers >= 0 (got %s)' % (field, describe(cpu)))
             ids.append(cpu)
         if not ids:
             raise ExtraConfigError('%s: names no CPU (got [])' % field)
@@ -101,13 +97,13 @@ def cpuset(field, cpus=None, vcpus=None):
     if isinstance(cpus, str):
         text = cpus.replace(' ', '')
         if not _CPUSET.match(text):
-            raise ExtraConfigError('%s: must be a cpuset like "0", "0-3" or "0-1,4" (got %s)' % (field, _short(cpus)))
+            raise ExtraConfigError('%s: must be a cpuset like "0", "0-3" or "0-1,4" (got %s)' % (field, describe(cpus)))
         for part in text.split(','):
             low, _sep, high = part.partition('-')
             if high and int(high) < int(low):
-                raise ExtraConfigError('%s: range %s runs backwards (got %s)' % (field, part, _short(cpus)))
+                raise ExtraConfigError('%s: range %s runs backwards (got %s)' % (field, part, describe(cpus)))
         return text
-    raise ExtraConfigError('%s: must be a list of CPU ids or a cpuset like "0-3" (got %s)' % (field, _short(cpus)))
+    raise ExtraConfigError('%s: must be a list of CPU ids or a cpuset like "0-3" (got %s)' % (field, describe(cpus)))
 
 
 def dpdk_hugepages_xml(page_size=None):
@@ -136,16 +132,16 @@ def dpdk_numa_xml(memory, cpus=None, vcpus=None, unit='MiB', mode='host-passthro
     name the cell's vCPUs; the default is vCPU 0.
     """
     if unit not in ('KiB', 'MiB', 'GiB'):
-        raise ExtraConfigError('unit: must be KiB, MiB or GiB (got %s)' % _short(unit))
+        raise ExtraConfigError('unit: must be KiB, MiB or GiB (got %s)' % describe(unit))
     kib = size_to_kib('memory', memory, default_unit=unit)
     cpu_text = cpuset('cpus', cpus, vcpus)
     if mode not in NUMA_CPU_MODES:
-        raise ExtraConfigError('mode: must be one of %s (got %s)' % (', '.join(NUMA_CPU_MODES), _short(mode)))
+        raise ExtraConfigError('mode: must be one of %s (got %s)' % (', '.join(NUMA_CPU_MODES), describe(mode)))
     if isinstance(cell_id, bool) or not isinstance(cell_id, int) or cell_id < 0:
-        raise ExtraConfigError('cell_id: must be a whole number >= 0 (got %s)' % _short(cell_id))
+        raise ExtraConfigError('cell_id: must be a whole number >= 0 (got %s)' % describe(cell_id))
     if mem_access not in MEM_ACCESS:
         raise ExtraConfigError('mem_access: must be one of %s; vhost-user needs shared (got %s)'
-                               % (', '.join(MEM_ACCESS), _short(mem_access)))
+                               % (', '.join(MEM_ACCESS), describe(mem_access)))
     return ('<cpu mode="%s">\n  <numa>\n    <cell id="%d" cpus="%s" memory="%d" unit="KiB" memAccess="%s"/>\n'
             '  </numa>\n</cpu>' % (mode, cell_id, cpu_text, kib, mem_access))
 
@@ -191,7 +187,7 @@ def service_offering_details(sections, vhost_user_mode='server', validate=True, 
         mode = vhost_user_mode.lower() if isinstance(vhost_user_mode, str) else vhost_user_mode
         if mode not in VHOST_USER_MODES:
             raise ExtraConfigError('vhost_user_mode: must be server or client; CloudStack ignores any other '
-                                   'value (got %s)' % _short(vhost_user_mode))
+                                   'value (got %s)' % describe(vhost_user_mode))
         out.append((DPDK_VHOST_USER_MODE, mode))
     if output == 'list':
         return [dict(key=k, value=v) for k, v in out]
@@ -203,7 +199,7 @@ def service_offering_details(sections, vhost_user_mode='server', validate=True, 
             args.append('serviceofferingdetails[%d].key=%s' % (index, key))
             args.append('serviceofferingdetails[%d].value=%s' % (index, value))
         return args
-    raise ExtraConfigError('output: must be list, dict or cmk (got %s)' % _short(output))
+    raise ExtraConfigError('output: must be list, dict or cmk (got %s)' % describe(output))
 
 
 # ---------------------------------------------------------------- DPDK VM rules
@@ -213,7 +209,7 @@ def _details(obj, *names):
     if obj is None:
         return {}
     if not isinstance(obj, dict):
-        raise ExtraConfigError('%s: must be a dict (got %s)' % (names[0], _short(obj)))
+        raise ExtraConfigError('%s: must be a dict (got %s)' % (names[0], describe(obj)))
     for name in names:
         value = obj.get(name)
         if isinstance(value, dict):
@@ -236,7 +232,7 @@ def _find(items, ident, field):
     if isinstance(items, dict):
         return items
     if not isinstance(items, (list, tuple)):
-        raise ExtraConfigError('%s: must be a dict or a list of dicts (got %s)' % (field, _short(items)))
+        raise ExtraConfigError('%s: must be a dict or a list of dicts (got %s)' % (field, describe(items)))
     for item in items:
         if isinstance(item, dict) and ident is not None and item.get('id') == ident:
             return item
@@ -252,7 +248,7 @@ def is_dpdk_host(host):
     one decides where DPDK VMs may run, the other checks a host's configuration.
     """
     if not isinstance(host, dict):
-        raise ExtraConfigError('host: must be a dict from listHosts (got %s)' % _short(host))
+        raise ExtraConfigError('host: must be a dict from listHosts (got %s)' % describe(host))
     capabilities = host.get('capabilities') or ''
     if isinstance(capabilities, (list, tuple)):
         capabilities = ','.join(str(c) for c in capabilities)
@@ -275,7 +271,7 @@ def is_dpdk_vm(vm, hosts=None, offerings=None):
     the offering dict or listServiceOfferings; found by serviceofferingid).
     """
     if not isinstance(vm, dict):
-        raise ExtraConfigError('vm: must be a dict from listVirtualMachines (got %s)' % _short(vm))
+        raise ExtraConfigError('vm: must be a dict from listVirtualMachines (got %s)' % describe(vm))
     vm_type = vm.get('type', vm.get('vmtype', 'User'))
     if vm_type not in ('User', 'UserVm'):
         return False
@@ -286,7 +282,7 @@ def is_dpdk_vm(vm, hosts=None, offerings=None):
         return False
     host = _find(hosts, vm.get('hostid'), 'hosts')
     if host is None:
-        raise ExtraConfigError("hosts: no host with id %s (the VM's hostid) was given" % _short(vm.get('hostid')))
+        raise ExtraConfigError("hosts: no host with id %s (the VM's hostid) was given" % describe(vm.get('hostid')))
     return is_dpdk_host(host)
 
 
@@ -298,14 +294,14 @@ def dpdk_migration_targets(vm, hosts, offerings=None):
     running has no live-migration target: the result is empty.
     """
     if not isinstance(vm, dict):
-        raise ExtraConfigError('vm: must be a dict from listVirtualMachines (got %s)' % _short(vm))
+        raise ExtraConfigError('vm: must be a dict from listVirtualMachines (got %s)' % describe(vm))
     if not isinstance(hosts, (list, tuple)):
-        raise ExtraConfigError('hosts: must be the list of hosts from listHosts (got %s)' % _short(hosts))
+        raise ExtraConfigError('hosts: must be the list of hosts from listHosts (got %s)' % describe(hosts))
     if vm.get('state') != 'Running':
         return []
     source = _find(hosts, vm.get('hostid'), 'hosts')
     if source is None:
-        raise ExtraConfigError("hosts: no host with id %s (the VM's hostid) was given" % _short(vm.get('hostid')))
+        raise ExtraConfigError("hosts: no host with id %s (the VM's hostid) was given" % describe(vm.get('hostid')))
     dpdk = is_dpdk_vm(vm, source, offerings)
     targets = []
     for host in hosts:

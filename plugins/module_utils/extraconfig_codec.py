@@ -54,10 +54,6 @@ class ExtraConfigError(ParamError):
     """Bad input; the message names the field or section and the value."""
 
 
-def _short(value, limit=60):
-    return describe(value, limit)
-
-
 def detail_key(title, position):
     """The detail key CloudStack stores a section under: ``extraconfig-<title>``, or
     ``extraconfig-<position>`` (1-based, among all sections) for an untitled one."""
@@ -75,7 +71,7 @@ def java_url_decode(text, field='extraconfig'):
     Unlike Java, bytes that are not UTF-8 are refused instead of becoming U+FFFD.
     """
     if not isinstance(text, str):
-        raise ExtraConfigError('%s: must be a string (got %s)' % (field, _short(text)))
+        raise ExtraConfigError('%s: must be a string (got %s)' % (field, describe(text)))
     out = []
     i = 0
     n = len(text)
@@ -91,14 +87,14 @@ def java_url_decode(text, field='extraconfig'):
                 pair = text[i + 1:i + 3]
                 if len(pair) < 2:
                     raise ExtraConfigError('%s: incomplete trailing escape (%%) pattern at position %d (got %s)'
-                                           % (field, i, _short(text[i:])))
+                                           % (field, i, describe(text[i:])))
                 raw.append(_java_hex_pair(pair, field, i))
                 i += 3
             try:
                 out.append(raw.decode('utf-8'))
             except UnicodeDecodeError:
                 raise ExtraConfigError('%s: escapes at position %d are not UTF-8 (got %s)'
-                                       % (field, start, _short(text[start:i])))
+                                       % (field, start, describe(text[start:i])))
         else:
             out.append(char)
             i += 1
@@ -195,11 +191,11 @@ def normalize_allow_list(field, allowed):
     if isinstance(allowed, str):
         allowed = allowed.split(',')
     if not isinstance(allowed, (list, tuple)):
-        raise ExtraConfigError('%s: must be a list of element names (got %s)' % (field, _short(allowed)))
+        raise ExtraConfigError('%s: must be a list of element names (got %s)' % (field, describe(allowed)))
     names = []
     for name in allowed:
         if not isinstance(name, str):
-            raise ExtraConfigError('%s: element names must be strings (got %s)' % (field, _short(name)))
+            raise ExtraConfigError('%s: element names must be strings (got %s)' % (field, describe(name)))
         if name.strip():
             names.append(name.strip())
     return names
@@ -209,20 +205,20 @@ def validate_section_xml(label, value, allowed_elements=None):
     """Check one section's XML; return its top-level elements. Errors name ``label``."""
     if '\r' in value:
         raise ExtraConfigError('%s: contains carriage returns (CRLF line breaks); CloudStack splits sections '
-                               'and titles only on \\n (got %s)' % (label, _short(value)))
+                               'and titles only on \\n (got %s)' % (label, describe(value)))
     if not value.strip():
         raise ExtraConfigError('%s: is empty (got %r)' % (label, value))
     bare = _COMMENT_OR_CDATA.sub('', value)
     match = _SINGLE_QUOTED_ATTR.search(bare)
     if match:
         raise ExtraConfigError('%s: attribute values must be in double quotes, not single quotes (got %s)'
-                               % (label, _short(bare[match.start():match.end() + 20])))
+                               % (label, describe(bare[match.start():match.end() + 20])))
     elements, stray, prefixes = parse_fragment(value, label, ExtraConfigError)
     if stray:
         raise ExtraConfigError('%s: text outside the XML elements (a title needs its own first line '
-                               'without spaces, ending in ":") (got %s)' % (label, _short(stray)))
+                               'without spaces, ending in ":") (got %s)' % (label, describe(stray)))
     if not elements:
-        raise ExtraConfigError('%s: holds no XML element (got %s)' % (label, _short(value)))
+        raise ExtraConfigError('%s: holds no XML element (got %s)' % (label, describe(value)))
     check_element_depth(label, elements, MAX_DEPTH, ExtraConfigError)
     if allowed_elements is not None:
         for element in elements:
@@ -281,7 +277,7 @@ def decode(encoded, validate=True, allowed_elements=None):
 
 def _title_from_key(key, field):
     if not isinstance(key, str) or not key:
-        raise ExtraConfigError('%s: keys must be non-empty strings (got %s)' % (field, _short(key)))
+        raise ExtraConfigError('%s: keys must be non-empty strings (got %s)' % (field, describe(key)))
     title = key[len(KEY_PREFIX):] if key.startswith(KEY_PREFIX) else key
     if not _TITLE.match(title):
         raise ExtraConfigError("%s: key %r gives the title %r; a title is one or more characters without "
@@ -312,17 +308,17 @@ def normalize_sections(sections, field='extraconfig'):
                 items.append((title, xml))
             else:
                 raise ExtraConfigError('%s[%d]: must be an XML string or a dict with xml and title '
-                                       '(got %s)' % (field, index - 1, _short(item)))
+                                       '(got %s)' % (field, index - 1, describe(item)))
     else:
         raise ExtraConfigError('%s: must be a mapping of keys to XML or a list of sections (got %s)'
-                               % (field, _short(sections)))
+                               % (field, describe(sections)))
     if not items:
-        raise ExtraConfigError('%s: holds no section (got %s)' % (field, _short(sections)))
+        raise ExtraConfigError('%s: holds no section (got %s)' % (field, describe(sections)))
     out = []
     for position, (title, xml) in enumerate(items, start=1):
         if not isinstance(xml, str):
             raise ExtraConfigError('%s: section %d must be a string of XML (got %s)'
-                                   % (field, position, _short(xml)))
+                                   % (field, position, describe(xml)))
         if title is not None and title.isdigit() and int(title) == position:
             title = None
         out.append((title, xml))
@@ -344,11 +340,11 @@ def compose(sections, field='extraconfig'):
             body += '\n'
         if '\n\n' in body:
             raise ExtraConfigError('%s: contains an empty line, which CloudStack takes as the start of a '
-                                   'new section (got %s)' % (label, _short(xml)))
+                                   'new section (got %s)' % (label, describe(xml)))
         if title is None:
             if _TITLE_LINE.match(java_split(body, '\n')[0] if body else ''):
                 raise ExtraConfigError('%s: its first line looks like a title to CloudStack (got %s)'
-                                       % (label, _short(body.split('\n')[0])))
+                                       % (label, describe(body.split('\n')[0])))
             texts.append(body)
         else:
             if title + ':\n' in body:

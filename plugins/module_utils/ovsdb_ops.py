@@ -67,12 +67,6 @@ def summarize_ops(ops, shown=SHOWN_OPS):
 
 # ---------------------------------------------------------------- validation
 
-def validate_choice(field, value, choices):
-    if value is not None and value not in choices:
-        raise ParamError('%s: %r is not one of %s' % (field, value, ', '.join(choices)))
-    return value
-
-
 def validate_db(db):
     """Check the syntax of an OVS connection string; return (kind, target)."""
     if not isinstance(db, str) or ':' not in db:

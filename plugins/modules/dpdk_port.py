@@ -189,6 +189,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk import DEFAULT_OVS_PATH, MODES
 from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk_port import (
     dpdk_port_request,
     plan_dpdk_port,
@@ -205,9 +206,9 @@ def argument_spec():
     spec = dict(
         bridge=dict(type='str'),
         name=dict(type='str'),
-        mode=dict(type='str', default='server', choices=['server', 'client']),
+        mode=dict(type='str', default='server', choices=list(MODES)),
         tag=dict(type='int'),
-        ovs_path=dict(type='path', default='/var/run/openvswitch'),
+        ovs_path=dict(type='path', default=DEFAULT_OVS_PATH),
         external_ids=dict(type='dict'),
         mac=dict(type='str'),
         model=dict(type='str', default='virtio'),
