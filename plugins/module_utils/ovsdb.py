@@ -435,15 +435,15 @@ class OvsdbSession(object):
         Returns the interfaces (name -> plain dict) as they are then; interfaces that
         got no ofport in time are returned as they are (ofport None or -1).
         """
-        deadline = time.time() + (timeout if timeout is not None else self.timeout)
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
         names = set(names)
         while True:
-            found = {}
-            for row in self._rows('Interface'):
-                if row.name in names:
-                    found[row.name] = interface_data(row)
+            # Read under the connection's lock, like bridges(); its thread keeps the rows up
+            # to date between the looks.
+            with self._conn.lock:
+                found = dict((row.name, interface_data(row)) for row in self._rows('Interface')
+                             if row.name in names)
             pending = [n for n in names if not found.get(n, {}).get('ofport')]
-            if not pending or time.time() >= deadline:
+            if not pending or time.monotonic() >= deadline:
                 return found
-            # The connection's own thread keeps the rows up to date; just look again.
-            time.sleep(0.05)
+            time.sleep(POLL)

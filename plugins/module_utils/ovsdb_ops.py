@@ -45,16 +45,15 @@ def ovsdb_argument_spec():
 class OvsdbError(ModuleError):
     """A failure talking to OVSDB or ovs-vswitchd (``changed``/``detail`` as ``ModuleError``)."""
 
-    def __init__(self, msg, changed=False, detail=None):
-        super(OvsdbError, self).__init__(msg, changed=changed, detail=detail)
+    def __init__(self, msg, changed=False, detail=None, retry=False):
+        super(OvsdbError, self).__init__(msg, changed=changed, detail=detail, retry=retry)
 
 
 class ConflictError(OvsdbError):
     """The database changed between the read and the commit; nothing was committed."""
 
     def __init__(self, msg, detail=None):
-        super(ConflictError, self).__init__(msg, detail=detail)
-        self.retry = True
+        super(ConflictError, self).__init__(msg, detail=detail, retry=True)
 
 
 def summarize_ops(ops, shown=SHOWN_OPS):
