@@ -47,13 +47,12 @@ options:
         exactly as CloudStack does), or a mapping of detail key (C(extraconfig-dpdk-numa)) or bare title
         (C(dpdk-numa)) to XML, or a list of XML strings and C(title)/C(xml) dicts.
       - Every section must be well-formed XML; DTDs and entity declarations are refused; attribute values
-        must be in double quotes; empty sections and duplicate keys are refused. Errors name the section.
+        must be in double quotes; empty sections and duplicate keys are refused; XML nested more than 32
+        elements deep is refused. Errors name the section.
       - Values of secret-named attributes (VNC/SPICE C(passwd), the collection's one secret-word list, see
         docs/agent_properties.md) are never shown - masked in the diff whatever the quoting, scrubbed from
         every return value and message. The option is kept out of the logged module arguments (syslog) and,
         when a section holds such an attribute, out of the returned C(invocation) too.
-        must be in double quotes; empty sections and duplicate keys are refused; XML nested more than 32
-        elements deep is refused. Errors name the section.
     type: raw
     required: true
   allowed_elements:
