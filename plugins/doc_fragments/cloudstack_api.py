@@ -33,6 +33,7 @@ options:
     type: str
     choices: [get, post]
     default: get
+    version_added: 0.2.0
   api_timeout:
     description:
       - Seconds to wait for one HTTP answer of the management server.
@@ -48,6 +49,7 @@ options:
         the CA bundle of the Python C(requests) library is used (or the file named by
         E(REQUESTS_CA_BUNDLE)).
     type: str
+    version_added: 0.2.0
   validate_certs:
     description:
       - If V(false), the management server's TLS certificate is not verified. Only for a
@@ -58,6 +60,7 @@ options:
         then V(true).
     type: bool
     default: true
+    version_added: 0.2.0
 requirements:
   - cs (the Python library, on the host that runs the module; tested with 3.4.1)
 notes:
