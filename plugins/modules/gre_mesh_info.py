@@ -61,7 +61,6 @@ attributes:
     support: none
     description: Nothing changes, so there is nothing to show.
 requirements:
-  - ovsdbapp (on the managed host)
   - ovs-ofctl (Open vSwitch), ip (iproute2, with C(-j))
 notes:
   - Every ovs-ofctl call and every control command is bounded by O(timeout) seconds; up to six of

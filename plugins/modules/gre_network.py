@@ -139,7 +139,6 @@ attributes:
     support: full
     description: Per network, the bridge markers, tunnels and flows before and after.
 requirements:
-  - ovsdbapp (on the managed host)
   - ovs-ofctl (Open vSwitch) when O(flows=true)
 notes:
   - A new tunnel port's ofport is assigned by ovs-vswitchd; the module waits for it (up to O(timeout))
