@@ -55,9 +55,10 @@ options:
       - If V(false), the management server's TLS certificate is not verified. Only for a
         server you control, for example a new zone with a self-signed certificate; giving its
         certificate in O(api_verify_ssl_cert) is safer.
-      - If not given, the E(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY) environment variable is used
-        with the meaning the C(cs) library gives it (a true value turns verification off),
-        then V(true).
+      - If not given, the value of the E(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY) environment
+        variable is used, then V(true). As in C(ngine_io.cloudstack), the variable's value is
+        this option's value, whatever its name suggests - V(false) turns verification off,
+        V(true) keeps it on; prefer this option to the variable.
     type: bool
     default: true
     version_added: 0.2.0

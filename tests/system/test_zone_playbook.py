@@ -132,7 +132,8 @@ def test_converge_then_idempotent(collections_path, fake):
 
 def test_self_signed_management_server(collections_path, fake_tls):
     """The TLS options travel in the one module_defaults entry to the modules of both
-    collections, and CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY means the same to both."""
+    collections, and CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY means the same to both (its value is
+    validate_certs, as ngine_io.cloudstack reads it)."""
     refused = run_zone(collections_path, fake_tls)
     assert refused.returncode != 0
     assert 'certificate verify failed' in refused.stdout, refused.stdout
@@ -148,7 +149,7 @@ def test_self_signed_management_server(collections_path, fake_tls):
     # against the certificate as the CA, then unverified through the environment variable.
     for extra, environment in (
             (('-e', 'cloudstack_api_verify_ssl_cert=%s' % fake_tls.ca_file), {}),
-            ((), dict(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY='true'))):
+            ((), dict(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY='false'))):
         fake_tls.calls[:] = []
         check = run_zone(collections_path, fake_tls, '--check', *extra, **environment)
         assert check.returncode == 0, check.stdout + check.stderr
