@@ -2,7 +2,8 @@
 #   make lab        create 3 SSH-reachable lab hosts and run playbooks/lab.yml against them
 #                   (make lab HOSTS=32 NETWORKS=8: a mesh-only fleet and gre_mesh.yml over it)
 #   make lab-down   remove everything the lab created
-#   make test       sanity + unit tests + the integration suite on the real testbed
+#   make test       sanity (oldest and newest ansible-core, antsibull-docs) + lint + unit tests +
+#                   the integration suite on the real testbed (with the artifact's checks) + molecule
 SHELL := /bin/bash
 ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
@@ -14,7 +15,7 @@ COLL_COPY := $(ROOT)/.build/copy/ansible_collections/cloudstack/ovs
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/link
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all deps venv testbed-path link copy lab lab-down test sanity units system molecule bench bench-fleet bench-doctor build docs lint clean
+.PHONY: all deps venv testbed-path link copy lab lab-down test sanity docs-lint units system molecule bench bench-fleet bench-doctor build docs lint clean
 
 all: test
 
@@ -62,8 +63,18 @@ lab-down: link testbed-path
 test: venv
 	$(MAKE) sanity lint units system molecule
 
+# ansible-test sanity on the venv's ansible-core and on the oldest one meta/runtime.yml claims
+# (requires_ansible; its own venv from tests/requirements-core-oldest.txt), then the docs site's
+# checks of every plugin's and role's documentation.
+OLDEST_VENV := $(ROOT)/.build/venv-core-oldest
 sanity: copy
 	bash .ci/sanity $(COLL_COPY)
+	oldest=$$(bash .ci/core-venv tests/requirements-core-oldest.txt $(OLDEST_VENV)) && \
+	  PATH=$$oldest/bin:$$PATH bash .ci/sanity $(COLL_COPY)
+	@$(MAKE) --no-print-directory docs-lint
+
+docs-lint: link
+	antsibull-docs lint-collection-docs --plugin-docs $(COLL_LINK)
 
 units: copy
 	bash .ci/ansible-test-prep $(PY)
@@ -92,10 +103,9 @@ build: copy
 
 # ansible-lint (profile production, .ansible-lint) on roles and playbooks, offline: this
 # collection through the link, ngine_io.cloudstack (playbooks/zone.yml) from a test-only copy.
-TEST_COLLECTIONS := $(ROOT)/.build/test-collections
 lint: link
-	@bash .ci/ngine-io-collection $(PY) >/dev/null
-	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/.build/link:$(TEST_COLLECTIONS) ansible-lint --offline roles playbooks
+	test_collections=$$(bash .ci/ngine-io-collection $(PY)) && \
+	  ANSIBLE_COLLECTIONS_PATH=$(ROOT)/.build/link:$$test_collections ansible-lint --offline roles playbooks
 
 # ansible-doc of every module, filter and role into .build/docs (not committed); docs/index.md
 # links the hand-written pages.
