@@ -2,7 +2,7 @@
 #   make lab        create 3 SSH-reachable lab hosts and run playbooks/lab.yml against them
 #                   (make lab HOSTS=32 NETWORKS=8: a mesh-only fleet and gre_mesh.yml over it)
 #   make lab-down   remove everything the lab created
-#   make test       sanity (oldest and newest ansible-core, antsibull-docs) + lint + unit tests +
+#   make test       sanity (the venv's, oldest and newest ansible-core; antsibull-docs) + lint + units +
 #                   the integration suite on the real testbed (with the artifact's checks) + molecule
 SHELL := /bin/bash
 ROOT := $(abspath .)
@@ -63,14 +63,19 @@ lab-down: link testbed-path
 test: venv
 	$(MAKE) sanity lint units system molecule
 
-# ansible-test sanity on the venv's ansible-core and on the oldest one meta/runtime.yml claims
-# (requires_ansible; its own venv from tests/requirements-core-oldest.txt), then the docs site's
-# checks of every plugin's and role's documentation.
+# ansible-test sanity on the venv's ansible-core and on the oldest and the newest one
+# meta/runtime.yml's requires_ansible claims (venvs of their own from
+# tests/requirements-core-{oldest,newest}.txt; the newest needs Python 3.12, from pyenv here),
+# then the docs site's checks of every plugin's and role's documentation.
 OLDEST_VENV := $(ROOT)/.build/venv-core-oldest
+NEWEST_VENV := $(ROOT)/.build/venv-core-newest
 sanity: copy
 	bash .ci/sanity $(COLL_COPY)
 	oldest=$$(bash .ci/core-venv tests/requirements-core-oldest.txt $(OLDEST_VENV)) && \
 	  PATH=$$oldest/bin:$$PATH bash .ci/sanity $(COLL_COPY)
+	py=$$(bash .ci/core-python 3.12) && \
+	  newest=$$(bash .ci/core-venv tests/requirements-core-newest.txt $(NEWEST_VENV) $$py) && \
+	  PATH=$$newest/bin:$$PATH bash .ci/sanity $(COLL_COPY) 3.12
 	@$(MAKE) --no-print-directory docs-lint
 
 docs-lint: link

@@ -4,8 +4,8 @@
 
 The artifact holds what runs on a user's controller or host (galaxy.yml's build_ignore), also
 when a run left reports in the tree; installed from the artifact alone, every plugin and role
-documents itself and every shipped playbook passes ``--syntax-check`` on the oldest ansible-core
-meta/runtime.yml claims (a venv of its own, .ci/core-venv) and on the venv's.
+documents itself and every shipped playbook passes ``--syntax-check`` on the oldest and the
+newest ansible-core meta/runtime.yml claims (venvs of their own, .ci/core-venv) and on the venv's.
 """
 
 import glob
@@ -21,8 +21,11 @@ import yaml
 from conftest import PYTHON, ROOT, ansible_env
 
 BIN = os.path.dirname(PYTHON)
-OLDEST_REQUIREMENTS = os.path.join(ROOT, 'tests', 'requirements-core-oldest.txt')
-OLDEST_VENV = os.path.join(ROOT, '.build', 'venv-core-oldest')
+# ansible-core -> (its pinned requirements, the Python it runs on, the `ansible` package whose
+# ngine_io.cloudstack zone.yml's syntax check uses: what users of that ansible-core get).
+CORES = {'oldest': ('requirements-core-oldest.txt', None, '12.3.0'),
+         'venv': (None, None, '12.3.0'),
+         'newest': ('requirements-core-newest.txt', '3.12', '14.5.0')}
 # What a user's controller or host runs, and its documentation.
 SHIPPED_FILES = {'MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.rst',
                  'requirements.txt', 'requirements.yml', 'bindep.txt', 'execution-environment.yml',
@@ -114,7 +117,8 @@ def test_artifact_ships_only_what_runs_on_a_controller_or_host(artifact):
     tracked = subprocess.run(['git', 'ls-files', 'plugins', 'roles', 'meta'], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
     assert tracked and not set(tracked) - files
-    assert 'tests/sanity/ignore-2.16.txt' in files and 'tests/sanity/ignore-2.19.txt' in files
+    # an ignore file for each ansible-core sanity runs on (make sanity)
+    assert set(['tests/sanity/ignore-%s.txt' % v for v in ('2.16', '2.19', '2.21')]) <= files
 
 
 def requires_ansible():
@@ -122,31 +126,38 @@ def requires_ansible():
         return yaml.safe_load(handle)['requires_ansible']
 
 
-@pytest.fixture(scope='module', params=['oldest', 'venv'])
+def ci(script, *args):
+    proc = subprocess.run(['bash', os.path.join(ROOT, '.ci', script)] + list(args),
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope='module', params=sorted(CORES))
 def core(request):
-    """(bin directory, version) of the ansible-core the artifact is tried with."""
-    if request.param == 'venv':
+    """(bin directory, ansible-core version, ngine_io.cloudstack's collections path) the
+    artifact is tried with."""
+    requirements, python, ansible_package = CORES[request.param]
+    if requirements is None:
         bindir = BIN
     else:
-        proc = subprocess.run(['bash', os.path.join(ROOT, '.ci', 'core-venv'), OLDEST_REQUIREMENTS,
-                               OLDEST_VENV], capture_output=True, text=True, timeout=900,
-                              check=False)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        bindir = os.path.join(proc.stdout.strip(), 'bin')
+        args = [os.path.join(ROOT, 'tests', requirements),
+                os.path.join(ROOT, '.build', 'venv-core-' + request.param)]
+        if python:
+            args.append(ci('core-python', python))
+        bindir = os.path.join(ci('core-venv', *args), 'bin')
     version = subprocess.run([os.path.join(bindir, 'python'), '-c',
                               'import ansible.release; print(ansible.release.__version__)'],
                              capture_output=True, text=True, check=True).stdout.strip()
     if request.param == 'oldest':
         floor = re.match(r'>=\s*(\d+\.\d+)', requires_ansible())
         assert floor and version.startswith(floor.group(1) + '.'), (requires_ansible(), version)
-    return bindir, version
+    return bindir, version, ci('ngine-io-collection', PYTHON, ansible_package)
 
 
 def test_artifact_installs_documents_and_syntax_checks(artifact, core, tmp_path):
-    bindir, version = core
+    bindir, version, ngine_io = core
     installed = tmp_path / 'collections'
-    ngine_io = subprocess.run(['bash', os.path.join(ROOT, '.ci', 'ngine-io-collection'), PYTHON],
-                              capture_output=True, text=True, timeout=600, check=True).stdout.strip()
     # The installed artifact only (and ngine_io.cloudstack for zone.yml): not the working tree.
     env = ansible_env(ANSIBLE_COLLECTIONS_PATH='%s:%s' % (installed, ngine_io))
     env.pop('PYTHONPATH', None)
