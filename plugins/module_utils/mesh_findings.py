@@ -125,9 +125,9 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts, uncheck
     """Tunnels of one host in one network against what gre_network would leave.
 
     ``unchecked``: the host ids and addresses of hosts whose inventory entry is wrong; tunnels
-    to them are not judged (their ``inventory-invalid`` finding says why). Returns the remote addresses of
-    the tunnels to those and to hosts outside the inventory (already reported: the trace check
-    expects a broadcast copy to each).
+    to them are not judged (their ``inventory-invalid`` finding says why). Returns the remote
+    addresses of the tunnels to those and to hosts outside the inventory (already reported:
+    the trace check expects a broadcast copy to each).
     """
     name = host['name']
     unchecked = unchecked or set()

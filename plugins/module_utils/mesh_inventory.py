@@ -11,6 +11,8 @@ Pure; standard library only.
 """
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
+    KEY_MAX,
+    KEY_MIN,
     validate_host_id,
     validate_ip,
     validate_key,
@@ -23,6 +25,11 @@ UNDERLAY_VAR = 'cloudstack_underlay_ip'
 VARIABLES = (HOST_ID_VAR, UNDERLAY_VAR, NETWORKS_VAR)
 # How many problems one error message lists (a broken inventory of 128 hosts stays readable).
 SHOWN = 5
+# Address literals already read (text -> canonical form): the filter reads every host's address
+# once per host of the run; parsing one is most of what checking a host costs. A pure function
+# of the text, so kept across calls; bounded.
+_ADDRESSES = {}
+_ADDRESSES_MAX = 4096
 
 
 def _field(var, name):
@@ -37,12 +44,25 @@ def _networks(name, value):
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
         raise ParamError('%s: must be a list of GRE keys (got %s)' % (field, describe(value)),
                          field=NETWORKS_VAR)
-    keys = []
+    if all(type(item) is int and KEY_MIN <= item <= KEY_MAX for item in value):
+        return list(dict.fromkeys(value))   # the common case, without a call per key
+    keys, seen = [], set()
     for item in value:
         key = validate_key(field, item)
-        if key not in keys:
+        if key not in seen:
+            seen.add(key)
             keys.append(key)
     return keys
+
+
+def _address(field, value):
+    if isinstance(value, str) and value in _ADDRESSES:
+        return _ADDRESSES[value]
+    address = validate_ip(field, value)
+    if len(_ADDRESSES) >= _ADDRESSES_MAX:
+        _ADDRESSES.clear()
+    _ADDRESSES[value] = address
+    return address
 
 
 def _check(var, name, value, rule):
@@ -64,7 +84,7 @@ def check_entry(name, read, required=False):
     networks = _networks(name, read(NETWORKS_VAR))
     out = dict(name=name, networks=networks)
     for var, rule, key in ((HOST_ID_VAR, validate_host_id, 'host_id'),
-                           (UNDERLAY_VAR, validate_ip, 'underlay_ip')):
+                           (UNDERLAY_VAR, _address, 'underlay_ip')):
         value = read(var)
         if value is None or value == '':
             if required or networks:
