@@ -44,8 +44,9 @@ def _networks(name, value):
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
         raise ParamError('%s: must be a list of GRE keys (got %s)' % (field, describe(value)),
                          field=NETWORKS_VAR)
-    if all(type(item) is int and KEY_MIN <= item <= KEY_MAX for item in value):
-        return list(dict.fromkeys(value))   # the common case, without a call per key
+    if all(isinstance(item, int) and not isinstance(item, bool) and KEY_MIN <= item <= KEY_MAX
+           for item in value):
+        return [int(k) for k in dict.fromkeys(value)]   # the common case, without a call per key
     keys, seen = [], set()
     for item in value:
         key = validate_key(field, item)
