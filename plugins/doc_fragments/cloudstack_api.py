@@ -36,7 +36,10 @@ options:
     version_added: 0.2.0
   api_timeout:
     description:
-      - Seconds to wait for one HTTP answer of the management server.
+      - Seconds for one request and its whole answer (not for each read of it) - a server that
+        sends nothing fails with C(no answer within api_timeout), one that sends its answer too
+        slowly with C(slow answer). An asynchronous job is followed for up to 600 seconds, each
+        of its polls bounded by O(api_timeout).
       - If not given, the E(CLOUDSTACK_TIMEOUT) environment variable is used, then 10.
     type: int
     default: 10

@@ -2,50 +2,69 @@
 # Apache License 2.0 (see LICENSE)
 """The GRE mesh of one host from the inventory (used by ``playbooks/gre_mesh.yml``).
 
-Documented in ``plugins/filter/gre_mesh_networks.yml``. One pass over the mesh's members reads
-each member's three variables once: linear in the number of hosts (the Jinja it replaces looked
-every peer up once per network of the host).
+Documented in ``plugins/filter/gre_mesh_networks.yml``. The whole mesh is checked first
+(``module_utils/mesh_inventory.py``, shared with the mesh doctor): a bad entry of any host fails
+every host's run, before any host changes. One pass over the mesh's members reads each member's
+three variables once: linear in hosts x networks.
+
+Within one Ansible worker process (one host, one task) the checked mesh is kept for the same
+mesh object and members: the task templates the variable more than once (``when`` and the
+module's arguments). Only in a worker: the controller's one ``hostvars`` object lives across
+tasks while ``set_fact`` and ``add_host`` change what it holds.
 """
+
+import multiprocessing
+import os
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover  (Python 2 is not supported by the collection)
-    Mapping = dict  # pylint: disable=invalid-name
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_inventory import validate_mesh
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
-NETWORKS_VAR = 'cloudstack_gre_networks'
-HOST_ID_VAR = 'cloudstack_host_id'
-UNDERLAY_VAR = 'cloudstack_underlay_ip'
+# (pid, mesh object, members) -> checked hosts by name; the mesh object is held so that its id
+# cannot be reused while cached.
+_CACHE = {}
 
 
 def _fail(msg):
     raise AnsibleFilterError('gre_mesh_networks: %s' % msg)
 
 
-def _keys(name, value):
-    """A host's list of GRE keys as ints (order kept, duplicates dropped)."""
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        _fail('%s of %s must be a list of GRE keys, got %r' % (NETWORKS_VAR, name, value))
-    keys = []
-    for item in value:
+def _in_worker():
+    """True in a forked Ansible worker (one host, one task), where variables do not change."""
+    return multiprocessing.parent_process() is not None
+
+
+def _reader(hostvars):
+    def read(name, var):
+        if name not in hostvars:
+            raise ParamError('%s: is not among the hosts given (hostvars or '
+                             'cloudstack_gre_mesh_hosts)' % name, field=var)
+        hvars = hostvars[name]
+        if not hasattr(hvars, 'get'):
+            raise ParamError('%s: its variables are not a mapping (got %s)'
+                             % (name, type(hvars).__name__), field=var)
         try:
-            key = int(item)
-        except (TypeError, ValueError):
-            _fail('%s of %s: %r is not a GRE key (an integer)' % (NETWORKS_VAR, name, item))
-        if key not in keys:
-            keys.append(key)
-    return keys
+            return hvars.get(var)
+        # templating errors of the inventory's variables come in many types
+        except Exception as exc:  # pylint: disable=broad-except
+            raise ParamError('%s of %s: cannot be read: %s' % (var, name, exc), field=var)
+    return read
 
 
-def _var(hvars, name, var):
+def _checked_mesh(hostvars, names):
+    key = (os.getpid(), id(hostvars), tuple(names))
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0] is hostvars:
+        return cached[1]
     try:
-        return hvars.get(var)
-    # templating errors of the inventory's variables come in many types
-    except Exception as exc:  # pylint: disable=broad-except
-        _fail('%s of %s cannot be read: %s' % (var, name, exc))
+        mesh = dict((h['name'], h) for h in validate_mesh(names, _reader(hostvars)))
+    except ParamError as exc:
+        _fail(str(exc))
+    if _in_worker():
+        _CACHE.clear()
+        _CACHE[key] = (hostvars, mesh)
+    return mesh
 
 
 def gre_mesh_networks(hostvars, members, host):
@@ -56,39 +75,22 @@ def gre_mesh_networks(hostvars, members, host):
     if host not in hostvars:
         _fail('host %r is not among the hosts given (hostvars or cloudstack_gre_mesh_hosts)'
               % (host,))
-    mine = _keys(host, _var(hostvars[host], host, NETWORKS_VAR))
+    names = list(members) if host in members else list(members) + [host]
+    mesh = _checked_mesh(hostvars, names)
+    mine = mesh[host]['networks']
     if not mine:
         return []
-    wanted = set(mine)
     peers = dict((key, []) for key in mine)
-    seen = set()
+    seen = set([host])
     for name in members:
-        if name == host or name in seen:
+        if name in seen:
             continue
         seen.add(name)
-        if name not in hostvars:
-            _fail('member %r is not among the hosts given (hostvars or '
-                  'cloudstack_gre_mesh_hosts)' % (name,))
-        hvars = hostvars[name]
-        if not isinstance(hvars, Mapping) and not hasattr(hvars, 'get'):
-            _fail('hostvars of %s is not a mapping' % name)
-        shared = wanted.intersection(_keys(name, _var(hvars, name, NETWORKS_VAR)))
-        if not shared:
-            continue
-        host_id = _var(hvars, name, HOST_ID_VAR)
-        remote_ip = _var(hvars, name, UNDERLAY_VAR)
-        if host_id is None or remote_ip in (None, ''):
-            _fail('%s carries GRE network(s) %s shared with %s but has no %s'
-                  % (name, ', '.join(str(k) for k in sorted(shared)), host,
-                     HOST_ID_VAR if host_id is None else UNDERLAY_VAR))
-        try:
-            host_id = int(host_id)
-        except (TypeError, ValueError):
-            _fail('%s of %s must be an integer, got %r' % (HOST_ID_VAR, name, host_id))
-        peer = {'host_id': host_id, 'remote_ip': str(remote_ip)}
-        for key in mine:
-            if key in shared:
-                peers[key].append(peer)
+        entry = mesh[name]
+        for key in entry['networks']:
+            if key in peers:
+                peers[key].append({'host_id': entry['host_id'],
+                                   'remote_ip': entry['underlay_ip']})
     return [{'key': key, 'peers': peers[key]} for key in mine]
 
 

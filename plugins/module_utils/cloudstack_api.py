@@ -12,11 +12,21 @@ and follows asynchronous jobs. This file adds what a module needs on top of it:
   failed or not answered (it names the command and carries CloudStack's ``errorcode`` and
   ``errortext``), or an option naming something the zone does not have (it names the option and
   its value). Anything else raised is a bug and surfaces as one;
-* listing every item of a list command, and a bounded wait for asynchronous jobs.
+* listing every item of a list command, and a bounded wait for asynchronous jobs;
+* every answer checked for CloudStack's shape (a JSON object with one key,
+  ``<command>response``, holding an object) before ``cs`` reads it, so another answer is an
+  error naming the command, never a crash in ``cs``;
+* ``api_timeout`` as a bound on each whole request and its whole answer (``requests`` bounds
+  each read only: a server sending a byte at a time held a call for minutes), counting the bytes
+  that came so the message tells "no answer" from "slow answer".
 """
 
+import io
+import json
 import os
 import re
+import socket
+import time
 import traceback
 import warnings
 from contextlib import contextmanager
@@ -29,9 +39,18 @@ CS_IMPORT_ERROR = None
 try:
     import requests
     from cs import CloudStack, CloudStackApiException, CloudStackException
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
     from urllib3.exceptions import InsecureRequestWarning
 except ImportError:  # pragma: no cover - reported through missing_required_lib
     CS_IMPORT_ERROR = traceback.format_exc()
+    # the classes below still define; connect() reports the missing library first
+    HTTPAdapter = _Session = object
+    _RequestException = Exception
+else:
+    _Session = requests.Session
+    _RequestException = requests.exceptions.RequestException
 
 # How long to wait for an asynchronous job, and how often to ask queryAsyncJobResult.
 JOB_WAIT = 600
@@ -107,6 +126,153 @@ def _plain_cause(exc):
     return found if found is not None else re.sub(r'\?[^\s\'"]*', '', str(exc))
 
 
+class NotCloudStackAnswer(_RequestException):
+    """An answer in JSON that is not CloudStack's shape; raised before ``cs`` reads it."""
+
+
+class _Progress(object):
+    """The one request in flight: its deadline (``api_timeout`` from when it is sent) and the
+    bytes of its answer received so far."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.deadline = None
+        self.received = 0
+        self.expired = False
+
+    def start(self):
+        self.deadline = time.monotonic() + self.limit
+        self.received = 0
+        self.expired = False
+
+    def remaining(self):
+        return self.limit if self.deadline is None else self.deadline - time.monotonic()
+
+
+class _CountingReader(io.RawIOBase):
+    """The answer's bytes off the socket, each read bounded by what is left of the deadline."""
+
+    def __init__(self, raw, sock, progress):
+        super(_CountingReader, self).__init__()
+        self._raw = raw
+        self._sock = sock
+        self._progress = progress
+
+    def readable(self):
+        return True
+
+    def readinto(self, buf):
+        left = self._progress.remaining()
+        if left <= 0:
+            self._progress.expired = True
+            raise socket.timeout('the whole answer did not come within api_timeout')
+        self._sock.settimeout(left)
+        try:
+            count = self._raw.readinto(buf)
+        except socket.timeout:
+            self._progress.expired = self._progress.remaining() <= 0.05
+            raise
+        self._progress.received += count or 0
+        return count
+
+    def close(self):
+        self._raw.close()
+        super(_CountingReader, self).close()
+
+
+class _CountingSocket(object):
+    """A connection's socket whose reader (``makefile('rb')``, what ``http.client`` reads the
+    answer from) counts bytes and keeps the deadline; everything else is the socket's."""
+
+    def __init__(self, sock, progress):
+        self._sock = sock
+        self._progress = progress
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def makefile(self, mode='r', *args, **kwargs):
+        if mode != 'rb':
+            return self._sock.makefile(mode, *args, **kwargs)
+        # the socket's own unbuffered reader keeps the socket open while the answer is read
+        # (http.client closes the connection of a "Connection: close" answer before that)
+        return io.BufferedReader(_CountingReader(self._sock.makefile('rb', buffering=0),
+                                                 self._sock, self._progress))
+
+
+def _pool_class(pool, connection, progress):
+    class Connection(connection):
+        def connect(self):
+            super(Connection, self).connect()
+            self.sock = _CountingSocket(self.sock, progress)
+
+    return type('Deadline' + pool.__name__, (pool,), dict(ConnectionCls=Connection))
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def __init__(self, progress):
+        self._progress = progress
+        super(_DeadlineAdapter, self).__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super(_DeadlineAdapter, self).init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            'http': _pool_class(HTTPConnectionPool, HTTPConnection, self._progress),
+            'https': _pool_class(HTTPSConnectionPool, HTTPSConnection, self._progress)}
+
+
+def check_answer(text):
+    """Why ``text`` (an answer in JSON) is not CloudStack's shape, or None when it is (or is no
+    JSON at all: ``cs`` says so itself). CloudStack answers ``{"<command>response": {...}}``;
+    ``queryAsyncJobResult``'s object has ``jobstatus``."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or len(data) != 1:
+        return 'got %s' % _short(text)
+    (key, inner), = data.items()
+    if not key.endswith('response') or not isinstance(inner, dict):
+        return 'got %s' % _short(text)
+    if key == 'queryasyncjobresultresponse' and 'errorcode' not in inner and \
+            not isinstance(inner.get('jobstatus'), int):
+        return 'queryAsyncJobResult without a jobstatus: got %s' % _short(text)
+    return None
+
+
+def _short(text, limit=120):
+    text = text if isinstance(text, str) else repr(text)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def _check_answer_hook(response, **_kwargs):
+    ctype = response.headers.get('Content-Type', '')
+    if ctype.startswith(('application/json', 'text/javascript')):
+        why = check_answer(response.content.decode('utf-8', 'replace'))
+        if why:
+            raise NotCloudStackAnswer(why)
+    return response
+
+
+class DeadlineSession(_Session):
+    """The ``requests`` session ``cs`` sends through: each request and its whole answer within
+    ``limit`` seconds (``progress`` tells what came), every answer's shape checked."""
+
+    def __init__(self, limit):
+        super(DeadlineSession, self).__init__()
+        self.progress = _Progress(limit)
+        adapter = _DeadlineAdapter(self.progress)
+        self.mount('http://', adapter)
+        self.mount('https://', adapter)
+
+    def send(self, request, **kwargs):
+        # cs prepares its requests itself: the session's own hooks would not be merged in
+        if _check_answer_hook not in request.hooks['response']:
+            request.register_hook('response', _check_answer_hook)
+        self.progress.start()
+        return super(DeadlineSession, self).send(request, **kwargs)
+
+
 class CloudStackApi(object):
     """Calls through one ``cs.CloudStack``; every failure becomes a CloudStackError."""
 
@@ -137,21 +303,52 @@ class CloudStackApi(object):
         ``fetch_list`` always asks for 500), so further pages use the size of the first.
         """
         body = self.call(command, **params)
-        items = list(body.get(item_key, []))
+        items = self._items(command, item_key, body)
         total = body.get('count', len(items))
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise self.not_cloudstack(command, 'count is %s, not a number' % _short(repr(total)))
         pagesize = len(items)
         page = 1
         while pagesize and len(items) < total:
             page += 1
-            chunk = self.call(command, page=page, pagesize=pagesize, **params).get(item_key, [])
+            chunk = self._items(command, item_key,
+                                self.call(command, page=page, pagesize=pagesize, **params))
             if not chunk:
                 break
             items.extend(chunk)
         return items
 
+    def _items(self, command, item_key, body):
+        if not isinstance(body, dict):
+            raise self.not_cloudstack(command, 'got %s' % _short(repr(body)))
+        items = body.get(item_key, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise self.not_cloudstack(command, '%s is %s, not a list of objects'
+                                      % (item_key, _short(repr(items))))
+        return items
+
+    def not_cloudstack(self, command, why):
+        """The answer is JSON, but not what CloudStack answers to ``command``."""
+        return CloudStackError.api(command, None, 'api_url %s answered with something that '
+                                   'is not CloudStack\'s answer to %s (an object with one key, '
+                                   '%sresponse, holding an object): %s'
+                                   % (self.cs.endpoint, command, command.lower(), why))
+
     def error(self, command, exc):
         """A CloudStackError for an exception cs (or requests under it) raised in ``command``."""
         url = self.cs.endpoint
+        if isinstance(exc, NotCloudStackAnswer):
+            return self.not_cloudstack(command, str(exc))
+        progress = getattr(getattr(self.cs, 'session', None), 'progress', None)
+        if progress is not None and progress.expired:
+            if progress.received:
+                return CloudStackError.api(
+                    command, None, 'api_url %s: slow answer: the management server sent %d '
+                    'bytes but not its whole answer within api_timeout (%d s)'
+                    % (url, progress.received, self.cs.timeout))
+            return CloudStackError.api(
+                command, None, 'api_url %s: no answer within api_timeout (%d s): the '
+                'management server took the request and sent nothing' % (url, self.cs.timeout))
         if isinstance(exc, CloudStackApiException):
             error = exc.error if isinstance(exc.error, dict) else {}
             text = error.get('errortext') or str(exc.error)
@@ -203,7 +400,8 @@ def connect(module):
                     timeout=p['api_timeout'], method=p['api_http_method'],
                     verify=p['api_verify_ssl_cert'],
                     dangerous_no_tls_verify=not p['validate_certs'],
-                    job_timeout=JOB_WAIT, poll_interval=JOB_POLL_INTERVAL)
+                    job_timeout=JOB_WAIT, poll_interval=JOB_POLL_INTERVAL,
+                    session=DeadlineSession(p['api_timeout']))
     return CloudStackApi(cs)
 
 

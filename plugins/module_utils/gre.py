@@ -28,6 +28,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     PURGE_OURS,
     bridge_markers,
     is_ours,
+    is_tunnel_port,
     port_interface,
     port_name,
     tunnel_ports,
@@ -48,8 +49,48 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import Par
 FLOWS_OP = 'replace_flows'
 
 
+def foreign_reason(port):
+    """Why a port of a tunnel bridge is not this collection's to remove; None when it is."""
+    if is_ours(port):
+        return None
+    if is_tunnel_port(port):
+        adopted = port.get('external_ids', {}).get(ADOPTED_KEY) == OWNER_VALUE
+        return ('tunnel made by CloudStack\'s agent or by hand%s, not by this collection'
+                % (' (adopted: managed, not made)' if adopted else ''))
+    iface = port_interface(port) or {}
+    return 'not a tunnel: a VM\'s or another port (interface type %s)' % (
+        iface.get('type') or 'system')
+
+
+def plan_absent(current_bridge, before, remove_foreign=False):
+    """``state=absent`` for one network: what this collection made goes.
+
+    The bridge goes, with every port on it (each named in the op, so in the actions), when
+    nothing else is on it or ``remove_foreign`` says so. Otherwise only this collection's
+    tunnels go; the bridge stays with the other ports - VM ports, tunnels CloudStack's agent
+    made - each listed in ``left_alone`` with the reason.
+    """
+    gone = dict(bridge=before['bridge'], exists=False, other_config={}, stp_enable=False,
+                tunnels={})
+    if current_bridge is None:
+        return [], dict(before=before, after=dict(before), left_alone=[], removed_ports=[])
+    bridge = current_bridge['name']
+    ports = dict((n, p) for n, p in current_bridge['ports'].items() if n != bridge)
+    foreign = dict((n, foreign_reason(p)) for n, p in ports.items() if foreign_reason(p))
+    if not foreign or remove_foreign:
+        return ([dict(op='del_bridge', bridge=bridge, ports=sorted(ports))],
+                dict(before=before, after=gone, left_alone=[], removed_ports=sorted(ports)))
+    ours = sorted(n for n in ports if n not in foreign)
+    after = dict(before, tunnels=dict((n, t) for n, t in before['tunnels'].items()
+                                      if n not in ours))
+    left_alone = [dict(name=n, remote_ip=tunnel_view(ports[n])['remote_ip'], reason=foreign[n])
+                  for n in sorted(foreign)]
+    return ([dict(op='del_port', bridge=bridge, port=n) for n in ours],
+            dict(before=before, after=after, left_alone=left_alone, removed_ports=ours))
+
+
 def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath_type=None,
-                 purge=PURGE_OURS, state='present'):
+                 purge=PURGE_OURS, state='present', remove_foreign=False):
     """Ops and diff for one network.
 
     ``current_bridge`` is the bridge as ``ovsdb.bridge_data`` returns it (or None);
@@ -63,6 +104,8 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
     blocks one tunnel of a triangle and the detour then meets two protected ports, so VMs
     lose each other. For the same reason every tunnel port on the bridge is protected, also
     one left alone.
+
+    ``state=absent``: see ``plan_absent`` (``remove_foreign``).
     """
     purge = normalize_purge(purge)
     bridge = network['bridge']
@@ -77,11 +120,7 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
                   stp_enable=stp, tunnels=dict(sorted(before_tunnels.items())))
 
     if state == 'absent':
-        if current_bridge is None:
-            return [], dict(before=before, after=dict(before), left_alone=[])
-        return ([dict(op='del_bridge', bridge=bridge)],
-                dict(before=before, after=dict(bridge=bridge, exists=False, other_config={},
-                                               stp_enable=False, tunnels={}), left_alone=[]))
+        return plan_absent(current_bridge, before, remove_foreign)
 
     bridge_plan = plan_bridge(
         current_bridge, bridge, datapath_type=datapath_type,
@@ -159,7 +198,7 @@ def plan_network(current_bridge, all_ports, host_id, local_ip, network, datapath
 
 
 def plan_networks(bridges, host_id, local_ip, networks, datapath_type=None, purge=PURGE_OURS,
-                  state='present'):
+                  state='present', remove_foreign=False):
     """Ops for every network in one list (one transaction) and the diff per network."""
     all_ports = {}
     for bname, bdata in bridges.items():
@@ -170,7 +209,7 @@ def plan_networks(bridges, host_id, local_ip, networks, datapath_type=None, purg
     for network in networks:
         net_ops, diff = plan_network(bridges.get(network['bridge']), all_ports, host_id,
                                      local_ip, network, datapath_type=datapath_type,
-                                     purge=purge, state=state)
+                                     purge=purge, state=state, remove_foreign=remove_foreign)
         ops.extend(net_ops)
         diff['key'] = network['key']
         diffs.append(diff)
@@ -203,9 +242,19 @@ def plan_mesh(bridges, request):
     """
     ops, diffs = plan_networks(bridges, request['host_id'], request['local_ip'],
                                request['networks'], datapath_type=request['datapath_type'],
-                               purge=request['purge'], state=request['state'])
+                               purge=request['purge'], state=request['state'],
+                               remove_foreign=request.get('remove_foreign', False))
     existing = [net['bridge'] for net in request['networks'] if net['bridge'] in bridges]
-    return MeshPlan(request, ops, diffs, existing)
+    made = MeshPlan(request, ops, diffs, existing)
+    if request['state'] == 'absent':
+        for net, diff in zip(request['networks'], diffs):
+            if diff['left_alone']:
+                made.warnings.append(
+                    'state=absent kept bridge %s: ports this collection did not make are on it: '
+                    '%s; remove_foreign=true removes them with the bridge'
+                    % (net['bridge'], '; '.join('%s (%s)' % (p['name'], p['reason'])
+                                                for p in diff['left_alone'])))
+    return made
 
 
 def interfaces(bridges):
@@ -240,7 +289,7 @@ def settle(plan, ifaces, installed=None):
         before_t, after_t = diff_before['tunnels'], diff_after['tunnels']
         change = dict(
             ports_added=sorted(set(after_t) - set(before_t)),
-            ports_removed=sorted(set(before_t) - set(after_t)),
+            ports_removed=diff.get('removed_ports', sorted(set(before_t) - set(after_t))),
             ports_changed=sorted(n for n in set(after_t) & set(before_t)
                                  if after_t[n] != before_t[n]),
             ports_left_alone=diff['left_alone'], flows_added=0, flows_removed=0)

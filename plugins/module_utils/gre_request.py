@@ -194,7 +194,8 @@ def gre_request(params):
     """The ``gre_network`` parameters, checked and normalised once: the parse step.
 
     Returns ``host_id``, ``local_ip``, ``networks`` (see ``normalize_networks``), ``purge``
-    (one of ``PURGE_CHOICES``), ``state``, ``datapath_type``, ``flows`` (true when this call
+    (one of ``PURGE_CHOICES``), ``state``, ``remove_foreign`` (only with ``state=absent``),
+    ``datapath_type``, ``flows`` (true when this call
     manages flow tables: ``flows`` and ``state=present``), ``rundir`` (of the bridges'
     OpenFlow sockets) and ``timeout``.
 
@@ -212,8 +213,13 @@ def gre_request(params):
     if params['ovs_rundir'] is not None:
         check_text('ovs_rundir', params['ovs_rundir'])
     state = params['state']
+    remove_foreign = bool(params.get('remove_foreign'))
+    if remove_foreign and state != 'absent':
+        raise ParamError('remove_foreign: only state=absent removes ports; it is not for '
+                         'state=%s (got %r)' % (state, params.get('remove_foreign')))
     return dict(host_id=host_id, local_ip=local_ip, networks=networks, purge=purge,
-                state=state, datapath_type=params['datapath_type'],
+                state=state, remove_foreign=remove_foreign,
+                datapath_type=params['datapath_type'],
                 flows=bool(params['flows']) and state == 'present',
                 rundir=params['ovs_rundir'] or default_rundir(params['db']),
                 timeout=params['timeout'])

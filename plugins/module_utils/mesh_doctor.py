@@ -16,32 +16,80 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_findings impor
     check_host,
     host_pair,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_inventory import (
+    HOST_ID_VAR,
+    NETWORKS_VAR,
+    UNDERLAY_VAR,
+    check_mesh,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
+
+LOCAL_IP_VAR = 'cloudstack_gre_local_ip'
+
+
+# the doctor's input keys of the inventory's variables
+_INPUT_KEY = {HOST_ID_VAR: 'host_id', UNDERLAY_VAR: 'underlay_ip', NETWORKS_VAR: 'networks'}
 
 
 def normalize_hosts(hosts):
-    """Validate the doctor's input: a list of {name, host_id, underlay_ip, networks, info}."""
+    """Check the doctor's input: a list of {name, host_id, underlay_ip, networks, local_ip?,
+    info, error?}, the inventory's values as they are.
+
+    Returns ``(checked, problems)``: the hosts whose inventory entry is right (normalised), and
+    one ``{host, field, msg}`` per host whose entry is wrong, checked as ``gre_mesh.yml``
+    checks it (``mesh_inventory.check_mesh``). Raises ``ParamError`` only for a list the
+    playbook itself got wrong (not a list, an entry without a name, a name twice).
+    """
     if not isinstance(hosts, list) or not hosts:
         raise ParamError('hosts: must be a non-empty list of {name, host_id, underlay_ip, '
                          'networks, info} (got %r)' % (hosts,))
-    out = []
-    names = set()
+    raw = {}
     for index, host in enumerate(hosts):
         field = 'hosts[%d]' % index
         if not isinstance(host, dict) or not host.get('name'):
             raise ParamError('%s: must be a dictionary with a name (got %r)' % (field, host))
-        if host['name'] in names:
+        if host['name'] in raw:
             raise ParamError('%s.name: duplicate host %r' % (field, host['name']))
-        names.add(host['name'])
-        keys = [gre_request.validate_key('%s.networks' % field, k) for k in host.get('networks') or []]
-        out.append(dict(
-            name=host['name'],
-            host_id=gre_request.validate_host_id(field + '.host_id', host.get('host_id')),
-            underlay_ip=gre_request.validate_ip(field + '.underlay_ip', host.get('underlay_ip')),
-            local_ip=(gre_request.validate_ip(field + '.local_ip', host['local_ip'])
-                      if host.get('local_ip') else None),
-            networks=sorted(set(keys)), info=host.get('info'),
-            error=host.get('error')))
+        raw[host['name']] = host
+    names = [h['name'] for h in hosts]
+    valid, problems = check_mesh(names, lambda name, var: raw[name].get(_INPUT_KEY[var]),
+                                 required=True)
+    out = []
+    for entry in valid:
+        host = raw[entry['name']]
+        local_ip = None
+        if host.get('local_ip'):
+            try:
+                local_ip = gre_request.validate_ip('%s of %s' % (LOCAL_IP_VAR, entry['name']),
+                                                   host['local_ip'])
+            except ParamError as exc:
+                problems.append(dict(host=entry['name'], field=LOCAL_IP_VAR, msg=str(exc)))
+                continue
+        out.append(dict(entry, networks=sorted(entry['networks']), local_ip=local_ip,
+                        info=host.get('info'), error=host.get('error')))
+    order = dict((name, i) for i, name in enumerate(names))
+    problems.sort(key=lambda p: order[p['host']])
+    return out, problems
+
+
+def _unchecked(raw, checked, problems):
+    """The host ids and addresses of the hosts not checked, where they read right and are no
+    checked host's: tunnels to them are not judged."""
+    bad = set(p['host'] for p in problems)
+    ids = set(h['host_id'] for h in checked)
+    ips = set(h['underlay_ip'] for h in checked)
+    out = set()
+    for host in raw:
+        if host['name'] not in bad:
+            continue
+        for rule, value, taken in ((gre_request.validate_host_id, host.get('host_id'), ids),
+                                   (gre_request.validate_ip, host.get('underlay_ip'), ips)):
+            try:
+                value = rule('unchecked', value)
+            except ParamError:
+                continue
+            if value not in taken:
+                out.add(value)
     return out
 
 
@@ -50,16 +98,25 @@ def diagnose(hosts):
 
     ``hosts``: [{name, host_id, underlay_ip, networks, local_ip?, info, error?}] where ``info``
     is the ``gre_mesh_info`` result of the host (None when it could not be read, with
-    ``error``). Returns a dict: ``findings`` (errors first), ``networks`` ({key: {hosts,
-    pairs}}), ``clean`` (no error), ``errors``/``warnings`` counts.
+    ``error``), the inventory's values as they are. Returns a dict: ``findings`` (errors
+    first), ``networks`` ({key: {hosts, pairs}}), ``clean`` (no error), ``errors``/``warnings``
+    counts, ``hosts`` (those checked) and ``unchecked`` ([{name, why}]: hosts whose inventory
+    entry is wrong, each also an ``inventory-invalid`` finding; tunnels to them are not judged).
     """
-    hosts = normalize_hosts(hosts)
+    raw = hosts
+    hosts, problems = normalize_hosts(raw)
     by_name = dict((h['name'], h) for h in hosts)
     found = Findings()
+    for problem in problems:
+        found.add('inventory-invalid', problem['host'],
+                  '%s; %s was not checked' % (problem['msg'], problem['host']),
+                  'correct %s of %s in the inventory (the same check fails gre_mesh.yml) and '
+                  'run the doctor again' % (problem['field'], problem['host']))
+    unchecked = _unchecked(raw, hosts, problems)
     keys = sorted(set(k for h in hosts for k in h['networks']))
     members = dict((k, [h['name'] for h in hosts if k in h['networks']]) for k in keys)
     for host in hosts:
-        check_host(found, host, by_name, members, hosts)
+        check_host(found, host, by_name, members, hosts, unchecked)
 
     findings = sorted(found.items, key=lambda f: (f['severity'] != ERROR, f['host'],
                                                   f['network'] or 0, f['kind'], f['port'] or ''))
@@ -79,5 +136,6 @@ def diagnose(hosts):
         finding['pairs'] = [list(p) for p in finding['pairs']]
     return dict(findings=findings, networks=networks, clean=errors == 0, errors=errors,
                 warnings=len(findings) - errors,
+                unchecked=[dict(name=p['host'], why=p['msg']) for p in problems],
                 hosts=[dict(name=h['name'], host_id=h['host_id'], underlay_ip=h['underlay_ip'],
                             networks=h['networks']) for h in hosts])

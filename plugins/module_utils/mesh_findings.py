@@ -29,11 +29,13 @@ WARNING = 'warning'
 
 # kind -> (severity, short title). The docs (docs/mesh-doctor.md) explain each one.
 KINDS = {
+    'inventory-invalid': (ERROR, 'inventory entry wrong: host not checked'),
     'host-unreadable': (ERROR, 'host could not be read'),
     'bridge-missing': (ERROR, 'network bridge missing'),
     'network-extra': (WARNING, 'network bridge not in the inventory'),
     'tunnel-missing': (ERROR, 'tunnel missing'),
     'tunnel-extra': (ERROR, 'tunnel to a host that is no peer'),
+    'tunnel-unknown-host': (WARNING, 'tunnel to a host not in the inventory'),
     'tunnel-wrong-remote-ip': (ERROR, 'tunnel points at the wrong address'),
     'tunnel-wrong-key': (ERROR, 'tunnel has the wrong GRE key'),
     'tunnel-wrong-type': (ERROR, 'tunnel is not a GRE interface'),
@@ -96,9 +98,39 @@ def _ofport(port):
     return iface.get('ofport')
 
 
-def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
-    """Tunnels of one host in one network against what gre_network would leave."""
+def _unknown_host(found, name, key, pname, remote_ip, owner):
+    """A tunnel to a host the inventory does not have (left alone by ``purge: ours``)."""
+    peer_id = gre_names.peer_host_id(pname)
+    host = 'host %d' % peer_id if peer_id is not None else 'a host'
+    found.add('tunnel-unknown-host', name,
+              "%s: tunnel %s to %s (%s%s), not in the inventory: CloudStack's agent made it, or "
+              'a host was removed; broadcasts of network %d leave on it too'
+              % (name, pname, host, remote_ip,
+                 ", the address of %s: was a host's id changed?" % owner if owner else '', key),
+              'if %s belongs to the zone, add it to the inventory%s and run ansible-playbook %s; '
+              'if it was removed: ansible-playbook %s --limit %s -e cloudstack_gre_purge=all_stale'
+              % (host, ' (cloudstack_host_id %d)' % peer_id if peer_id is not None else '',
+                 GRE_MESH, GRE_MESH, name),
+              key, None, pname)
+
+
+def _not_judged(bridge, unchecked):
+    """The tunnel ports of ``bridge`` to hosts not checked (by host id or address)."""
+    return set(n for n, p in gre_names.tunnel_ports(bridge).items()
+               if gre_names.peer_host_id(n) in unchecked or
+               gre_names.tunnel_view(p)['remote_ip'] in unchecked) if unchecked else set()
+
+
+def check_tunnels(found, host, by_name, key, bridge, members, all_hosts, unchecked=None):
+    """Tunnels of one host in one network against what gre_network would leave.
+
+    ``unchecked``: the host ids and addresses of hosts whose inventory entry is wrong; tunnels
+    to them are not judged (their ``inventory-invalid`` finding says why). Returns the remote
+    addresses of the tunnels to those and to hosts outside the inventory (already reported:
+    the trace check expects a broadcast copy to each).
+    """
     name = host['name']
+    unchecked = unchecked or set()
     peers = [dict(host_id=by_name[m]['host_id'], remote_ip=by_name[m]['underlay_ip'])
              for m in members if m != name]
     network = dict(key=key, bridge=bridge['name'], peers=sorted(peers,
@@ -107,6 +139,8 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
     ops, diff = gre.plan_network(bridge, all_ports, host['host_id'], host['local_ip'], network,
                                  purge=gre_names.PURGE_OURS)
     before, after = diff['before']['tunnels'], diff['after']['tunnels']
+    skip = _not_judged(bridge, unchecked)
+    unknown = set(before[p]['remote_ip'] for p in skip)
     by_id = dict((h['host_id'], h['name']) for h in all_hosts)
     by_ip = dict((h['underlay_ip'], h['name']) for h in all_hosts)
     for pname in sorted(set(after) - set(before)):
@@ -115,16 +149,22 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
                   '%s has no tunnel %s to %s (%s) in network %d'
                   % (name, pname, peer, after[pname]['remote_ip'], key),
                   _fix_mesh(name), key, peer, pname, [host_pair(key, name, peer)])
-    for pname in sorted(set(before) - set(after)):
+    for pname in sorted(set(before) - set(after) - skip):
         peer = by_id.get(gre_names.peer_host_id(pname)) or by_ip.get(before[pname]['remote_ip'])
         found.add('tunnel-extra', name,
                   '%s has tunnel %s to %s, which is no peer in network %d (inventory)'
                   % (name, pname, before[pname]['remote_ip'], key),
                   _fix_mesh(name), key, peer, pname,
                   [host_pair(key, name, peer)] if peer and peer in members else [])
-    for pname in sorted(set(before) & set(after)):
+    for pname in sorted(set(before) & set(after) - skip):
         have, want = before[pname], after[pname]
         peer = by_id.get(gre_names.peer_host_id(pname))
+        if peer is None:
+            # a finding of its own (it breaks no host pair of the inventory)
+            _unknown_host(found, name, key, pname, have['remote_ip'],
+                          by_ip.get(have['remote_ip']))
+            unknown.add(have['remote_ip'])
+            continue
         pair = [host_pair(key, name, peer)]
         if have['remote_ip'] != want['remote_ip']:
             owner = by_ip.get(have['remote_ip'])
@@ -166,6 +206,7 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts):
                       % (name, pname),
                       _fix_mesh(name), key, peer, pname,
                       [host_pair(key, name, m) for m in members if m != name])
+    return unknown
 
 
 def _in_port(flow_line):
@@ -173,7 +214,7 @@ def _in_port(flow_line):
     return match.group(1) if match else None
 
 
-def check_bridge(found, host, key, bridge, members):
+def check_bridge(found, host, key, bridge, members, by_name, unchecked=None):
     name = host['name']
     bname = bridge['name']
     everyone = [host_pair(key, name, m) for m in members if m != name]
@@ -200,11 +241,18 @@ def check_bridge(found, host, key, bridge, members):
                   % (name, bname, bridge.get('flows_error') or 'unknown'),
                   _on(name, 'ovs-ofctl dump-flows %s' % bname), key, port=bname)
     else:
-        ofports = dict((n, _ofport(p)) for n, p in gre_names.tunnel_ports(bridge).items())
+        # gre_network's flows: those of the tunnels to the network's peers (not of one it left
+        # alone, such as an agent-made tunnel to a host outside the inventory)
+        peers = set(gre_names.port_name(key, host['host_id'], by_name[m]['host_id'])
+                    for m in members if m != name)
+        ofports = dict((n, _ofport(p)) for n, p in gre_names.tunnel_ports(bridge).items()
+                       if n in peers)
         wanted = gre_flows.desired_flows(ofports)
         added, removed = gre_flows.flow_diff('\n'.join(bridge['flows']), wanted)
         # A flow for a port that is gone matches nothing (gre_network removes it all the same).
         live = set(str(_ofport(p)) for p in bridge['ports'].values()) | set(['LOCAL'])
+        # nor does one of a tunnel to a host not checked (its inventory entry is wrong)
+        live -= set(str(_ofport(bridge['ports'][n])) for n in _not_judged(bridge, unchecked))
         removed = [line for line in removed if _in_port(line) in live or _in_port(line) is None]
         if added:
             found.add('flows-missing', name,
@@ -226,7 +274,9 @@ def check_bridge(found, host, key, bridge, members):
                   _fix_mesh(name), key, port=bname)
 
 
-def check_trace(found, host, key, bridge, members, by_name):
+def check_trace(found, host, key, bridge, members, by_name, expected=()):
+    """Where traced frames leave; ``expected``: addresses of tunnels already reported (to
+    hosts outside the inventory), whose broadcast copies are no finding of their own."""
     name = host['name']
     bname = bridge['name']
     trace = bridge.get('trace')
@@ -260,6 +310,8 @@ def check_trace(found, host, key, bridge, members, by_name):
                          ': ' + '; '.join(notes) if notes else ''),
                       _fix_mesh(name), key, member, bname, [host_pair(key, name, member)])
     for ip, count in sorted(copies.items()):
+        if ip in expected and count == 1:
+            continue
         found.add('trace-broadcast', name,
                   '%s: a broadcast from a local port of %s also leaves %d times for %s, '
                   'no peer in network %d' % (name, bname, count, ip, key),
@@ -290,8 +342,9 @@ def check_trace(found, host, key, bridge, members, by_name):
                       [host_pair(key, name, peer)] if peer else [])
 
 
-def check_host(found, host, by_name, members, hosts):
-    """Every finding of one host: ``members`` maps each network key to its hosts' names."""
+def check_host(found, host, by_name, members, hosts, unchecked=None):
+    """Every finding of one host: ``members`` maps each network key to its hosts' names;
+    ``unchecked`` the host ids and addresses of the hosts whose inventory entry is wrong."""
     name = host['name']
     info = host['info']
     if not info or info.get('failed'):
@@ -324,9 +377,9 @@ def check_host(found, host, by_name, members, hosts):
                       _fix_mesh(name), key, port=gre_names.default_bridge(key),
                       pairs=[host_pair(key, name, m) for m in members[key] if m != name])
             continue
-        check_tunnels(found, host, by_name, key, bridge, members[key], hosts)
-        check_bridge(found, host, key, bridge, members[key])
-        check_trace(found, host, key, bridge, members[key], by_name)
+        unknown = check_tunnels(found, host, by_name, key, bridge, members[key], hosts, unchecked)
+        check_bridge(found, host, key, bridge, members[key], by_name, unchecked)
+        check_trace(found, host, key, bridge, members[key], by_name, unknown)
     for bname, bridge in sorted((info.get('bridges') or {}).items()):
         key = bridge_key(bridge)
         if key is not None and key not in host['networks']:

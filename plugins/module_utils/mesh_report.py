@@ -37,6 +37,9 @@ def markdown(result, image='mesh.svg'):
              'was changed on any host.' % ('CLEAN' if result['clean'] else 'BROKEN',
                                            result['errors'], result['warnings'],
                                            len(result['hosts']), len(result['networks'])), '']
+    if result.get('unchecked'):
+        lines += ['Not checked, their inventory entry is wrong (see `inventory-invalid`): %s.'
+                  % ', '.join(h['name'] for h in result['unchecked']), '']
     if image:
         lines += ['![GRE mesh](%s)' % image, '']
     lines += ['## Findings', '']

@@ -133,6 +133,8 @@ def describe_op(op):
     if kind == 'add_bridge':
         return 'add bridge %s' % op['bridge']
     if kind == 'del_bridge':
+        if op.get('ports'):
+            return 'delete bridge %s with its ports %s' % (op['bridge'], ', '.join(op['ports']))
         return 'delete bridge %s' % op['bridge']
     if kind == 'add_port':
         return 'add port %s to bridge %s' % (op['port'], op['bridge'])

@@ -41,6 +41,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import (
     narrow_no_log,
     value_strings,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import check_text, describe
 
 DEFAULT_NEW_MODE = 0o640
 
@@ -54,27 +55,56 @@ def secret_param_values(raw, extra):
     return secrets
 
 
+def _bad_char(text):
+    """The first character of ``text`` the agent cannot take, described; None when all are
+    fine. NUL: ``Properties`` keeps it (as ``\\u0000``), but the agent hands its values to C
+    (libvirt, JNI, command lines), where a string ends at a NUL. A lone UTF-16 surrogate
+    (U+D800-U+DFFF unpaired, which JSON's ``\\ud800`` can give): ``Properties`` keeps it too, but
+    it is no character, and every encoder the agent's values pass through (UTF-8 to libvirt
+    and the management server) turns it into ``?``."""
+    for index, char in enumerate(text):
+        if char == '\x00':
+            return 'a NUL (U+0000) at character %d' % index
+        if '\ud800' <= char <= '\udfff':
+            return 'an unpaired surrogate (U+%04X) at character %d' % (ord(char), index)
+    return None
+
+
 def wanted_properties(raw, extra):
     """Validate the ``properties`` parameter; keys are strings, values str or None.
-    A refused value of a secret key is never quoted in the message."""
+    A refused value of a secret key is never quoted in the message. Keys and values may not
+    hold NUL or an unpaired surrogate (``_bad_char``)."""
     wanted = {}
     for key, value in raw.items():
         if not isinstance(key, str) or key == '':
             raise ParamError('properties: keys must be non-empty strings (got %r)' % (key,))
+        bad = _bad_char(key)
+        if bad:
+            raise ParamError('properties: key %s holds %s, which CloudStack\'s agent cannot '
+                             'use; nothing was written' % (describe(key), bad),
+                             field='properties')
+        secret = is_secret_key(key, extra)
         if value is None:
             wanted[key] = None
-        else:
-            wanted[key] = to_property_string('properties.%s' % key, value,
-                                             secret=is_secret_key(key, extra))
+            continue
+        wanted[key] = to_property_string('properties.%s' % key, value, secret=secret)
+        bad = _bad_char(wanted[key])
+        if bad:
+            raise ParamError('properties.%s: the value holds %s, which CloudStack\'s agent '
+                             'cannot use; nothing was written (got %s)'
+                             % (key, bad, 'the value of a secret key, not shown' if secret
+                                else describe(wanted[key])), field='properties.%s' % key)
     return wanted
 
 
 def properties_request(module, params):
     """The parameters checked once: ``extra`` (the ``secret_keys``) and ``wanted`` (the
-    properties as strings, None to remove) added. ``properties`` is ``no_log`` in the
-    argument spec; from here on only its secret values stay hidden."""
+    properties as strings, None to remove) added; ``path`` without NUL (the file system
+    ends a path at it). ``properties`` is ``no_log`` in the argument spec; from here on only
+    its secret values stay hidden."""
     extra = tuple(params['secret_keys'])
     narrow_no_log(module, 'properties', secret_param_values(params['properties'], extra))
+    check_text('path', params['path'])
     return dict(params, extra=extra, wanted=wanted_properties(params['properties'], extra))
 
 

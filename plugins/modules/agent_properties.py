@@ -33,6 +33,11 @@ description:
     operator expects of C(agent.properties) linked elsewhere. RV(target) is the file edited.
   - O(mode), O(owner) and O(group) are checked before anything is written; a bad mode or an
     unknown user or group fails naming the field, and the file stays as it was.
+  - Keys and values may hold any character C(java.util.Properties) reads back, written as
+    C(\\uXXXX) escapes where needed, except two that CloudStack's agent cannot use - a NUL (its
+    values go to C code, where a string ends at a NUL) and an unpaired UTF-16 surrogate (no
+    character; encoded as C(?) on the way to libvirt or the management server). Either fails naming
+    the key (a secret value is not shown), as does a NUL in O(path); nothing is written.
   - Values of secret keys are never shown - not in the diff, not in any return value or message,
     not in the logged module arguments (syslog/journal), not in the returned invocation. A key is
     secret when, split into words on every character that is not a letter or digit and at every

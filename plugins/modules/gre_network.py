@@ -114,10 +114,24 @@ options:
     default: ours
   state:
     description:
-      - V(present) converges the networks; V(absent) deletes each network's bridge with its tunnels.
+      - V(present) converges the networks.
+      - V(absent) removes what this collection made. A network's bridge is deleted, with every port on
+        it (each named in RV(actions) and in C(ports_removed) of RV(changes)), when nothing else is on it.
+        When ports this collection did not make are on it - a VM's port, a tunnel CloudStack's agent
+        made (also one this collection adopted) - only this collection's tunnels go; the bridge stays
+        with those ports, each listed with the reason in C(ports_left_alone) of RV(changes) and in a
+        warning, unless O(remove_foreign) is true.
     type: str
     choices: [present, absent]
     default: present
+  remove_foreign:
+    description:
+      - With O(state=absent), also remove the ports this collection did not make (VM ports, tunnels
+        CloudStack's agent made) and so the bridge itself. A running VM on that network loses its port.
+      - Refused with O(state=present).
+    type: bool
+    default: false
+    version_added: 0.2.0
   flows:
     description:
       - Manage the flow table of the tunnel bridges. Set to V(false) when an OpenFlow controller owns
@@ -167,11 +181,18 @@ EXAMPLES = r'''
       - key: 1002
         peers: [{host_id: 3, remote_ip: 192.0.2.13}]
 
-- name: Remove a network's bridge and its tunnels
+- name: Remove a network's tunnels, and its bridge unless VM ports or agent-made tunnels are on it
   cloudstack.ovs.gre_network:
     host_id: 1
     key: 1002
     state: absent
+
+- name: Remove a network's bridge whatever is on it
+  cloudstack.ovs.gre_network:
+    host_id: 1
+    key: 1002
+    state: absent
+    remove_foreign: true
 '''
 
 RETURN = r'''
@@ -240,6 +261,7 @@ def argument_spec():
         datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
         purge=dict(type='raw', default='ours'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
+        remove_foreign=dict(type='bool', default=False),
         flows=dict(type='bool', default=True),
         ovs_rundir=dict(type='path'),
     )

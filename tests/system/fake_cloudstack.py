@@ -32,6 +32,7 @@ import json
 import os
 import ssl
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -184,6 +185,10 @@ class FakeCloudStack(object):
         self.pending_polls = 1
         # Answer every request with an HTML page, as a URL that is not the API would.
         self.answer_html = False
+        # Answer every request with this JSON text (status 200, application/json) instead.
+        self.answer_json = None
+        # Send each answer one byte every ``trickle`` seconds (status line and headers too).
+        self.trickle = None
         # HTTP method of every authenticated request, and TLS handshakes the client ended.
         self.http_methods = []
         self.tls_refused = 0
@@ -248,6 +253,10 @@ class FakeCloudStack(object):
 
     # ------------------------------------------------------------- HTTP
     def handle(self, request, method, query):
+        if self.answer_json is not None:
+            payload = self.answer_json.encode()
+            self._send(request, 200, 'application/json; charset=UTF-8', payload)
+            return
         if self.answer_html:
             payload = b'<html><body>not the API</body></html>'
             request.send_response(200)
@@ -271,11 +280,28 @@ class FakeCloudStack(object):
             body = dict(uuidList=[], errorcode=exc.code, cserrorcode=exc.cserrorcode,
                         errortext=exc.text)
         payload = json.dumps({command.lower() + 'response': body}).encode()
-        request.send_response(status)
-        request.send_header('Content-Type', 'application/json; charset=UTF-8')
-        request.send_header('Content-Length', str(len(payload)))
-        request.end_headers()
-        request.wfile.write(payload)
+        self._send(request, status, 'application/json; charset=UTF-8', payload)
+
+    def _send(self, request, status, ctype, payload):
+        if not self.trickle:
+            request.send_response(status)
+            request.send_header('Content-Type', ctype)
+            request.send_header('Content-Length', str(len(payload)))
+            request.end_headers()
+            request.wfile.write(payload)
+            return
+        # A server (or a proxy) that sends a byte at a time: every read of the client gets
+        # a byte well within its timeout, the answer never comes whole in time.
+        head = ('HTTP/1.0 %d OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n'
+                % (status, ctype, len(payload))).encode()
+        request.close_connection = True
+        try:
+            for index in range(len(head + payload)):
+                request.wfile.write((head + payload)[index:index + 1])
+                request.wfile.flush()
+                time.sleep(self.trickle)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up
 
     def _authenticate(self, pairs, params):
         bad = ApiError(401, 'unable to verify user credentials and/or request signature')

@@ -143,6 +143,43 @@ def test_malformed_file_fails_and_stays(workdir):
         assert handle.read() == 'a=1\nb=\\u12\n'
 
 
+BAD_CHARS = [
+    # issue 22 A: a NUL in path ended in a traceback ("embedded null byte"); in a key or value
+    # it was written as \u0000
+    ('nul in path', dict(path_suffix='\x00x'), 'path:', "'"),
+    ('nul in key', dict(properties={'a\x00b': '1'}), "properties: key 'a\\x00b' holds a NUL",
+     None),
+    ('nul in value', dict(properties={'a': 'x\x00y'}),
+     'properties.a: the value holds a NUL (U+0000) at character 1', "'x\\x00y'"),
+    ('nul in secret', dict(properties={'keystore.passphrase': SECRET + '\x00'}),
+     'properties.keystore.passphrase: the value holds a NUL', 'secret key, not shown'),
+    ('lone surrogate', dict(properties={'a': 'x\ud800'}),
+     'properties.a: the value holds an unpaired surrogate (U+D800)', None),
+]
+
+
+@pytest.mark.parametrize('label,args,start,shown', BAD_CHARS, ids=[b[0] for b in BAD_CHARS])
+@pytest.mark.parametrize('check', [False, True])
+def test_characters_the_agent_cannot_take_are_refused(workdir, label, args, start, shown, check):
+    path = os.path.join(workdir, 'agent.properties')
+    with open(path, 'w') as handle:
+        handle.write('a=1\n')
+    args = dict(args)
+    call = dict(path=path + args.pop('path_suffix', ''), properties={'b': '2'})
+    call.update(args)
+    result = run_module(call, check=check)
+    assert result.get('failed') is True, result
+    assert result['msg'].startswith(start), result['msg']
+    assert 'Traceback' not in result['_raw'] and 'embedded null byte' not in result['msg']
+    if shown:
+        assert shown in result['msg'], result['msg']
+    assert SECRET not in result['_raw']
+    assert result.get('changed') is not True
+    assert os.listdir(workdir) == ['agent.properties']
+    with open(path) as handle:
+        assert handle.read() == 'a=1\n'
+
+
 def test_read_only_directory_fails_clearly_and_keeps_the_file(workdir):
     directory = os.path.join(workdir, 'ro')
     os.mkdir(directory)

@@ -187,7 +187,54 @@ def test_silent_server_bounded_by_api_timeout():
     finally:
         silent.close()
     assert result['msg'] == ('listZones: api_url %s: no answer within api_timeout (1 s): '
-                             'timed out' % url)
+                             'the management server took the request and sent nothing' % url)
+
+
+def test_slow_answer_bounded_by_api_timeout_as_a_whole(fake):
+    """Issue 22 C: one byte every 0.5 s held a call with api_timeout 3 for 123 s (each read
+    got its byte in time), which then said "cannot reach the management server". The bound
+    here is run_module's subprocess timeout, not a timed assertion."""
+    fake.trickle = 0.5
+    result = run_module('cs_ovs_provider', provider_args(fake, api_timeout=3), timeout=60)
+    assert result['failed'] is True
+    assert result['msg'].startswith('listZones: api_url %s: slow answer: the management server '
+                                    'sent ' % fake.url), result['msg']
+    assert result['msg'].endswith(' bytes but not its whole answer within api_timeout (3 s)')
+    assert 'cannot reach' not in result['msg']
+    assert fake.writes() == []
+
+
+NOT_CLOUDSTACK = [
+    # issue 22 B: '{}' crashed in cs with "not enough values to unpack"
+    ('{}', 'got {}'),
+    ('[]', 'got []'),
+    ('{"a": {}, "b": {}}', 'got {"a": {}, "b": {}}'),
+    ('{"listzonesresponse": [1]}', 'got {"listzonesresponse": [1]}'),
+    ('{"listzonesresponse": {"count": 1, "zone": "zone1"}}',
+     "zone is 'zone1', not a list of objects"),
+    ('{"listzonesresponse": {"count": 1, "zone": [1]}}', 'zone is [1], not a list of objects'),
+    ('{"listzonesresponse": {"count": "1", "zone": [{}]}}', "count is '1', not a number"),
+]
+
+
+@pytest.mark.parametrize('answer, why', NOT_CLOUDSTACK, ids=[a for a, _w in NOT_CLOUDSTACK])
+def test_an_answer_not_of_cloudstacks_shape_names_the_command(fake, answer, why):
+    fake.answer_json = answer
+    with pytest.raises(cloudstack_api.CloudStackError) as err:
+        api_for(fake).list('listZones', 'zone')
+    assert str(err.value) == (
+        "listZones: api_url %s answered with something that is not CloudStack's answer to "
+        'listZones (an object with one key, listzonesresponse, holding an object): %s'
+        % (fake.url, why))
+
+
+def test_the_module_fails_clearly_on_an_empty_object(fake):
+    fake.answer_json = '{}'
+    result = run_module('cs_ovs_provider', provider_args(fake))
+    assert result['failed'] is True
+    assert result['msg'].startswith("listZones: api_url %s answered with something that is not "
+                                    "CloudStack's answer to listZones" % fake.url), result['msg']
+    assert 'unpack' not in result['msg'] and 'Traceback' not in json.dumps(result)
 
 
 def test_post_method(fake, monkeypatch):
@@ -273,8 +320,9 @@ def test_tls_environment_variable_as_ngine_io_reads_it(fake_tls, monkeypatch):
 # ---------------------------------------------------------------- the connection on its own
 
 def api_for(fake, **kw):
-    return cloudstack_api.CloudStackApi(cs.CloudStack(endpoint=fake.url, key=API_KEY,
-                                                      secret=API_SECRET, timeout=5, **kw))
+    return cloudstack_api.CloudStackApi(cs.CloudStack(
+        endpoint=fake.url, key=API_KEY, secret=API_SECRET, timeout=5,
+        session=cloudstack_api.DeadlineSession(5), **kw))
 
 
 def test_list_pages_as_the_server_sizes_them(fake):

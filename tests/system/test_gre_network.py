@@ -7,6 +7,7 @@ network could reach a VM of the other if any frame crossed. The mesh is built on
 by ``playbooks/gre_mesh.yml`` over SSH; later tests call the module with ``db=host.ovs.db``.
 """
 
+import json
 import re
 import subprocess
 import time
@@ -300,3 +301,45 @@ def test_long_cloudstack_names_work_and_flows_use_numbers(ovs_switch):
     assert result.get('failed') and result['msg'].startswith('bridge:')
     assert 'OVSTunnel12345678' in result['msg']
     assert 'OVSTunnel12345678' not in ovs.vsctl('list-br')
+
+
+def test_state_absent_removes_only_what_it_made(ovs_switch):
+    """Issue 22 G: state=absent deleted the bridge whatever was on it - the agent's tunnels and
+    a VM's port went with it - and the actions named only the bridge."""
+    ovs = ovs_switch.ovs
+    peers = [dict(host_id=2, remote_ip='198.51.100.12'), dict(host_id=3, remote_ip='198.51.100.13')]
+    args = dict(host_id=1, key=1001, peers=peers, datapath_type='netdev', db=ovs_switch.db)
+    assert run_module('gre_network', args)['changed']
+    # CloudStack's agent adds a tunnel (ovstunnel.py create_tunnel), libvirt plugs a VM in
+    ovs.vsctl('add-port', 'OVSTunnel1001', 't1001-1-9', '--', 'set', 'interface', 't1001-1-9',
+              'type=gre', 'options:key=1001', 'options:remote_ip=198.51.100.19')
+    ovs.vsctl('add-port', 'OVSTunnel1001', 'vnet0', '--', 'set', 'interface', 'vnet0',
+              'type=internal')
+    absent = dict(host_id=1, key=1001, state='absent', db=ovs_switch.db)
+    checked = run_module('gre_network', absent, check_mode=True)
+    result = run_module('gre_network', absent)
+    assert checked['actions'] == result['actions'] == [
+        'delete port t1001-1-2 from bridge OVSTunnel1001',
+        'delete port t1001-1-3 from bridge OVSTunnel1001']
+    assert bridge_ports(ovs_switch, 'OVSTunnel1001') == ['t1001-1-9', 'vnet0']
+    change = result['changes']['1001']
+    assert change['ports_removed'] == ['t1001-1-2', 't1001-1-3']
+    assert [p['name'] for p in change['ports_left_alone']] == ['t1001-1-9', 'vnet0']
+    warned = json.dumps(result.get('warnings'))
+    assert 'kept bridge OVSTunnel1001' in warned and 'vnet0 (not a tunnel' in warned, warned
+    assert 't1001-1-9 (tunnel made by CloudStack' in warned and 'remove_foreign=true' in warned
+    # again: nothing of ours is left, nothing changes
+    again = run_module('gre_network', absent)
+    assert again['changed'] is False and again['actions'] == []
+    # asked for explicitly: the bridge goes, every port named
+    forced = run_module('gre_network', dict(absent, remove_foreign=True))
+    assert forced['actions'] == ['delete bridge OVSTunnel1001 with its ports t1001-1-9, vnet0']
+    assert 'OVSTunnel1001' not in ovs.vsctl('list-br').split()
+    # without those ports, absent deletes the bridge with its tunnels, naming them
+    assert run_module('gre_network', args)['changed']
+    gone = run_module('gre_network', absent)
+    assert gone['actions'] == ['delete bridge OVSTunnel1001 with its ports t1001-1-2, t1001-1-3']
+    assert 'OVSTunnel1001' not in ovs.vsctl('list-br').split()
+    # remove_foreign is for state=absent only
+    bad = run_module('gre_network', dict(args, remove_foreign=True))
+    assert bad.get('failed') and bad['msg'].startswith('remove_foreign: only state=absent')

@@ -11,6 +11,7 @@ ovs-vswitchd keeps updating) and every bridge's flows are the same before and af
 
 import json
 import os
+import re
 import shlex
 import sys
 
@@ -23,6 +24,7 @@ sys.path.insert(0, COLLECTIONS)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (  # noqa: E402
     agent_considers_configured,
 )
+from testbed.agent import AgentReplay  # noqa: E402
 
 KEYS = (1001, 1002)
 VM_NET = {1001: '203.0.113.1%d', 1002: '203.0.113.2%d'}
@@ -222,3 +224,83 @@ def test_agent_view_is_reported(lab, doctor):
     assert strict['_rc'] != 0
     doctor['repair'](hits[0]['fix'])
     assert_clean(lab, doctor['run']())
+
+
+def test_agent_tunnel_to_a_host_outside_the_inventory_is_reported(lab, doctor):
+    """Issue 22 E: the tunnel purge ours protects - CloudStack's agent's t1001-2-9 to host 9,
+    which the inventory does not have - crashed the doctor before any report was written."""
+    kvm2 = lab.hosts[1]
+    agent = AgentReplay(kvm2)
+    assert agent.ovs_create_tunnel_command(1001, 9, '192.0.2.99')['port_added']
+    try:
+        report = doctor['run']()
+        hits = [f for f in report['findings'] if f['kind'] == 'tunnel-unknown-host']
+        assert [(f['host'], f['network'], f['port'], f['severity']) for f in hits] == \
+            [('kvm2', 1001, 't1001-2-9', 'warning')], report['findings']
+        assert "tunnel t1001-2-9 to host 9 (192.0.2.99), not in the inventory: CloudStack's " \
+            'agent made it, or a host was removed' in report['_markdown']
+        # The agent made it unprotected: a broadcast from a tunnel goes out on it. Those are
+        # errors of kvm2 that gre_mesh.yml repairs (it protects a tunnel it leaves alone).
+        assert set((f['host'], f['kind']) for f in errors(report)) <= {
+            ('kvm2', 'tunnel-not-protected'), ('kvm2', 'trace-tunnel-to-tunnel')}, \
+            report['findings']
+        for fix in set(f['fix'] for f in errors(report)):
+            doctor['repair'](fix)
+        report = doctor['run']()
+        # now a warning only: it breaks no pair of the inventory, the run passes
+        assert report['_rc'] == 0 and report['clean'], report['findings']
+        assert [f['port'] for f in report['findings'] if f['kind'] == 'tunnel-unknown-host'] \
+            == ['t1001-2-9'], report['findings']
+        assert all(p['ok'] for key in KEYS for p in report['networks'][str(key)]['pairs'])
+    finally:
+        kvm2.ovs.vsctl('--if-exists', 'del-port', 't1001-2-9')
+    assert_clean(lab, doctor['run']())
+
+
+def _inventory_with(path, inventory, host, **variables):
+    """A copy of ``inventory`` in its own directory, ``variables`` set for ``host`` (host_vars
+    win over the inventory's host variables; None leaves the variable out)."""
+    os.makedirs(os.path.join(path, 'host_vars'))
+    target = os.path.join(path, 'inventory.yml')
+    with open(inventory) as src, open(target, 'w') as dst:
+        dst.write(src.read())
+    import yaml
+    with open(os.path.join(path, 'host_vars', host + '.yml'), 'w') as handle:
+        yaml.safe_dump(variables, handle)
+    return target
+
+
+def test_bad_inventory_entries_are_reported_and_the_report_written(lab, doctor, tmp_path):
+    """Issue 22 F: map('int') made "1001" into 0 ("must be between 1 and 4294967295 (got 0)"),
+    and a missing variable failed without naming the host; no report was written."""
+    inventory = _inventory_with(str(tmp_path / 'inv'), doctor['inventory'], 'kvm2',
+                                cloudstack_gre_networks='1001', cloudstack_host_id=2.7)
+    out = tmp_path / 'report'
+    before = host_state(lab)
+    proc = ansible('ansible-playbook', '-i', inventory, 'playbooks/mesh_doctor.yml',
+                   '-e', 'mesh_doctor_dir=%s' % out)
+    assert host_state(lab) == before, 'the doctor changed a host'
+    assert proc.returncode != 0
+    with open(str(out / 'report.json')) as handle:
+        report = json.load(handle)
+    bad = [f for f in report['findings'] if f['kind'] == 'inventory-invalid']
+    assert [f['host'] for f in bad] == ['kvm2'], report['findings']
+    assert bad[0]['what'].startswith('cloudstack_gre_networks of kvm2: must be a list of GRE '
+                                     "keys (got '1001')")
+    assert report['unchecked'][0]['name'] == 'kvm2'
+    # kvm1 and kvm3 are still checked, between themselves, and clean
+    assert errors(report) == bad, report['findings']
+    for key in KEYS:
+        assert [(p['a'], p['b'], p['ok']) for p in report['networks'][str(key)]['pairs']] == \
+            [('kvm1', 'kvm3', True)]
+    with open(str(out / 'report.md')) as handle:
+        assert 'Not checked, their inventory entry is wrong' in handle.read()
+    # gre_mesh.yml refuses the same inventory on every host, kvm1 and kvm3 included
+    built = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
+    assert built.returncode != 0
+    assert 'cloudstack_gre_networks of kvm2: must be a list of GRE keys' in built.stdout
+    for name in ('kvm1', 'kvm2', 'kvm3'):
+        assert 'fatal: [%s]' % name in built.stdout, built.stdout
+        assert re.search(r'%s\s+: ok=\d+\s+changed=0 .*failed=1' % name, built.stdout), \
+            built.stdout
+    assert host_state(lab) == before

@@ -6,6 +6,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.cloudstack.ovs.plugins.filter import gre_mesh
 from ansible_collections.cloudstack.ovs.plugins.filter.gre_mesh import gre_mesh_networks
 
 
@@ -78,23 +79,45 @@ def test_reads_each_members_variables_once_linear_in_hosts():
         CountingVars.reads = 0
         nets = gre_mesh_networks(hostvars, sorted(hostvars), 'h1')
         assert [len(n['peers']) for n in nets] == [count - 1] * 8
-        # the host's own networks once, then three variables per peer
-        assert CountingVars.reads == 1 + 3 * (count - 1)
+        # the whole mesh is checked: three variables of every member, once
+        assert CountingVars.reads == 3 * count
+
+
+def test_one_worker_checks_the_same_mesh_once(monkeypatch):
+    """In an Ansible worker (one host, one task) the task templates the variable twice."""
+    hostvars = dict(('h%d' % i, CountingVars(host(i, '192.0.2.%d' % i, [1001])))
+                    for i in range(1, 5))
+    monkeypatch.setattr(gre_mesh, '_in_worker', lambda: True)
+    monkeypatch.setattr(gre_mesh, '_CACHE', {})
+    CountingVars.reads = 0
+    first = gre_mesh_networks(hostvars, sorted(hostvars), 'h1')
+    assert gre_mesh_networks(hostvars, sorted(hostvars), 'h1') == first
+    assert CountingVars.reads == 3 * 4
+    # another mesh object or other members: checked again
+    gre_mesh_networks(dict(hostvars), sorted(hostvars), 'h1')
+    gre_mesh_networks(hostvars, sorted(hostvars)[:2], 'h1')
+    assert CountingVars.reads == 3 * 4 * 2 + 3 * 2
+    # outside a worker (the controller's hostvars change between tasks) nothing is kept
+    monkeypatch.setattr(gre_mesh, '_in_worker', lambda: False)
+    monkeypatch.setattr(gre_mesh, '_CACHE', {})
+    CountingVars.reads = 0
+    gre_mesh_networks(hostvars, sorted(hostvars), 'h1')
+    gre_mesh_networks(hostvars, sorted(hostvars), 'h1')
+    assert CountingVars.reads == 3 * 4 * 2
 
 
 @pytest.mark.parametrize('hostvars,members,name,message', [
     (dict(HOSTVARS, kvm2={'cloudstack_gre_networks': [1001], 'cloudstack_underlay_ip': 'x'}),
-     MEMBERS, 'kvm1', 'kvm2 carries GRE network(s) 1001 shared with kvm1 but has no '
-                      'cloudstack_host_id'),
+     MEMBERS, 'kvm1', 'cloudstack_host_id of kvm2: is not set; kvm2 carries GRE network(s) 1001'),
     (dict(HOSTVARS, kvm2={'cloudstack_gre_networks': [1001], 'cloudstack_host_id': 2}),
-     MEMBERS, 'kvm1', 'has no cloudstack_underlay_ip'),
+     MEMBERS, 'kvm1', 'cloudstack_underlay_ip of kvm2: is not set'),
     (dict(HOSTVARS, kvm2=host('two', '192.0.2.12', [1001])), MEMBERS, 'kvm1',
-     "cloudstack_host_id of kvm2 must be an integer, got 'two'"),
+     "cloudstack_host_id of kvm2: must be an integer (got 'two')"),
     (dict(HOSTVARS, kvm1=host(1, '192.0.2.11', '1001')), MEMBERS, 'kvm1',
-     "cloudstack_gre_networks of kvm1 must be a list of GRE keys, got '1001'"),
+     "cloudstack_gre_networks of kvm1: must be a list of GRE keys (got '1001')"),
     (dict(HOSTVARS, kvm3=host(3, '192.0.2.13', ['blue'])), MEMBERS, 'kvm1',
-     "cloudstack_gre_networks of kvm3: 'blue' is not a GRE key"),
-    (HOSTVARS, MEMBERS + ['ghost'], 'kvm1', "member 'ghost' is not among the hosts given"),
+     "cloudstack_gre_networks of kvm3: must be an integer (got 'blue')"),
+    (HOSTVARS, MEMBERS + ['ghost'], 'kvm1', "ghost: is not among the hosts given"),
     (HOSTVARS, MEMBERS, 'ghost', "host 'ghost' is not among the hosts given"),
     (HOSTVARS, 'kvm1', 'kvm1', 'members must be a list'),
 ])
@@ -103,3 +126,58 @@ def test_bad_inventory_names_the_host_and_the_variable(hostvars, members, name, 
         gre_mesh_networks(hostvars, members, name)
     assert message in str(err.value)
     assert str(err.value).startswith('gre_mesh_networks: ')
+
+
+# Issue 22 D: each of these is wrong in ONE host's own entry. Before, only the peers sharing a
+# network with the computing host were checked: the bad host itself (and hosts not sharing a
+# network with it) converged while the others failed, and 2.7 became 2.
+BAD_OWN_ENTRY = [
+    ('id two', 'kvm4', host('two', '192.0.2.14', [1003]),
+     "cloudstack_host_id of kvm4: must be an integer (got 'two')"),
+    ('id 2.7', 'kvm4', host(2.7, '192.0.2.14', [1003]),
+     'cloudstack_host_id of kvm4: must be an integer (got 2.7)'),
+    ('id true', 'kvm4', host(True, '192.0.2.14', [1003]),
+     'cloudstack_host_id of kvm4: must be an integer (got True)'),
+    ('duplicate id', 'kvm4', host(2, '192.0.2.14', [1003]),
+     'cloudstack_host_id of kvm4: 2 is also the cloudstack_host_id of kvm2'),
+    ('duplicate address', 'kvm4', host(4, '192.0.2.12', [1003]),
+     'cloudstack_underlay_ip of kvm4: 192.0.2.12 is also the cloudstack_underlay_ip of kvm2'),
+    ('not an ip', 'kvm4', host(4, 'not-an-ip', [1003]),
+     "cloudstack_underlay_ip of kvm4: 'not-an-ip' is not an IPv4 or IPv6 address literal"),
+    ('octet 300', 'kvm4', host(4, '192.0.2.300', [1003]),
+     "cloudstack_underlay_ip of kvm4: '192.0.2.300' is not an IPv4"),
+    ('address true', 'kvm4', host(4, True, [1003]),
+     'cloudstack_underlay_ip of kvm4: must be an IPv4 or IPv6 address (got True)'),
+    ('key 1001.5', 'kvm4', host(4, '192.0.2.14', [1001.5]),
+     'cloudstack_gre_networks of kvm4: must be an integer (got 1001.5)'),
+    ('key 0', 'kvm4', host(4, '192.0.2.14', [0]),
+     'cloudstack_gre_networks of kvm4: must be between 1 and 4294967295 (got 0)'),
+]
+
+
+@pytest.mark.parametrize('label,bad,entry,message', BAD_OWN_ENTRY,
+                         ids=[b[0] for b in BAD_OWN_ENTRY])
+def test_a_bad_entry_of_any_host_fails_every_host(label, bad, entry, message):
+    hostvars = dict(HOSTVARS, **{bad: entry})
+    for name in MEMBERS:   # kvm4 shares no network with anyone: all fail all the same
+        with pytest.raises(AnsibleFilterError) as err:
+            gre_mesh_networks(hostvars, MEMBERS, name)
+        assert message in str(err.value), (name, str(err.value))
+        assert 'no host is changed' in str(err.value)
+
+
+def test_every_problem_is_named_up_to_five():
+    hostvars = dict(('h%d' % i, host('x%d' % i, '192.0.2.%d' % i, [1001])) for i in range(1, 9))
+    with pytest.raises(AnsibleFilterError) as err:
+        gre_mesh_networks(hostvars, sorted(hostvars), 'h1')
+    text = str(err.value)
+    assert "cloudstack_host_id of h1: must be an integer (got 'x1')" in text
+    assert "of h5:" in text and "of h6:" not in text and text.endswith('; and 3 more')
+
+
+def test_hosts_without_networks_need_no_id_but_a_given_one_is_checked():
+    hostvars = dict(HOSTVARS, kvm4={'cloudstack_gre_networks': []})
+    assert gre_mesh_networks(hostvars, MEMBERS, 'kvm4') == []
+    hostvars = dict(HOSTVARS, kvm4={'cloudstack_host_id': 'four'})
+    with pytest.raises(AnsibleFilterError, match="cloudstack_host_id of kvm4: must be an"):
+        gre_mesh_networks(hostvars, MEMBERS, 'kvm1')

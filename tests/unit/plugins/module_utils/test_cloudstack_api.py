@@ -90,3 +90,58 @@ def test_error_without_a_python_cause_loses_the_query_string():
     assert str(err) == ("listZones: api_url https://cloud.example.com/client/api: cannot reach "
                         "the management server: Invalid URL 'http://:80/client/api': No host "
                         "supplied")
+
+
+@pytest.mark.parametrize('text, why', [
+    ('{"listzonesresponse": {"count": 1, "zone": []}}', None),
+    ('{"listzonesresponse": {}}', None),
+    ('{"queryasyncjobresultresponse": {"jobstatus": 0}}', None),
+    ('{"queryasyncjobresultresponse": {"errorcode": 431, "errortext": "x"}}', None),
+    ('not json', None),                      # cs says "Malformed JSON document" itself
+    ('{}', 'got {}'),
+    ('[]', 'got []'),
+    ('{"listzonesresponse": {}, "x": {}}', 'got {"listzonesresponse": {}, "x": {}}'),
+    ('{"listzonesresponse": "text"}', 'got {"listzonesresponse": "text"}'),
+    ('{"zone": {}}', 'got {"zone": {}}'),
+    ('{"queryasyncjobresultresponse": {}}',
+     'queryAsyncJobResult without a jobstatus: got {"queryasyncjobresultresponse": {}}'),
+])
+def test_check_answer_knows_cloudstacks_shape(text, why):
+    """Issue 22 B: cs unpacks the one key of the answer; '{}' crashed it."""
+    assert api.check_answer(text) == why
+
+
+def test_a_timed_out_call_says_slow_answer_or_no_answer():
+    """Issue 22 C: what came of the answer decides the message, not requests' error class."""
+    requests = pytest.importorskip('requests')
+    fake = FakeCs()
+    fake.timeout = 3
+    fake.session = api.DeadlineSession(3)
+    conn = api.CloudStackApi(fake)
+    progress = fake.session.progress
+    progress.start()
+    progress.expired, progress.received = True, 6
+    exc = requests.exceptions.ConnectionError('Read timed out.')
+    assert str(conn.error('listZones', exc)) == (
+        'listZones: api_url %s: slow answer: the management server sent 6 bytes but not its '
+        'whole answer within api_timeout (3 s)' % fake.endpoint)
+    progress.received = 0
+    assert str(conn.error('listZones', exc)) == (
+        'listZones: api_url %s: no answer within api_timeout (3 s): the management server took '
+        'the request and sent nothing' % fake.endpoint)
+    progress.start()   # a refused connection is not a timeout
+    assert 'cannot reach the management server' in str(conn.error('listZones', exc))
+
+
+def test_list_refuses_items_that_are_not_objects():
+    class Answers(object):
+        endpoint = 'https://cloud.example.com/client/api'
+
+        def listZones(self, **_params):
+            return {'count': 1, 'zone': ['zone1']}
+
+    with pytest.raises(api.CloudStackError) as err:
+        api.CloudStackApi(Answers()).list('listZones', 'zone')
+    assert str(err.value).endswith("zone is ['zone1'], not a list of objects")
+    assert str(err.value).startswith('listZones: api_url https://cloud.example.com/client/api '
+                                     "answered with something that is not CloudStack's answer")

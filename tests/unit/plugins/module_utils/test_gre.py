@@ -24,6 +24,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     is_tunnel_port,
     port_name,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import describe_op
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
     normalize_networks,
     normalize_purge,
@@ -204,8 +205,51 @@ def test_tunnel_name_taken_on_another_bridge_is_refused():
 
 def test_state_absent_deletes_the_bridge_only_when_there():
     ops, _d = plan({'OVSTunnel1001': tunnel_bridge()}, state='absent')
-    assert ops == [dict(op='del_bridge', bridge='OVSTunnel1001')]
+    assert ops == [dict(op='del_bridge', bridge='OVSTunnel1001', ports=[])]
     assert plan({}, state='absent')[0] == []
+
+
+def _absent(ports, remove_foreign=False):
+    host_id, local_ip, networks = normalize_networks(params(state='absent'))
+    ops, diffs = plan_networks({'OVSTunnel1001': tunnel_bridge(ports=ports)}, host_id, local_ip,
+                               networks, state='absent', remove_foreign=remove_foreign)
+    return ops, diffs[0]
+
+
+OURS = [gre_port('t1001-1-2', 1001, '192.0.2.12'), gre_port('t1001-1-3', 1001, '192.0.2.13')]
+
+
+def test_state_absent_with_only_our_tunnels_deletes_the_bridge_naming_every_port():
+    ops, diff = _absent(OURS)
+    assert ops == [dict(op='del_bridge', bridge='OVSTunnel1001', ports=['t1001-1-2', 't1001-1-3'])]
+    assert describe_op(ops[0]) == ('delete bridge OVSTunnel1001 with its ports t1001-1-2, '
+                                   't1001-1-3')
+    assert diff['removed_ports'] == ['t1001-1-2', 't1001-1-3'] and diff['left_alone'] == []
+    assert diff['after']['exists'] is False
+
+
+def test_state_absent_keeps_a_bridge_with_a_vm_port_and_agent_tunnels():
+    """Issue 22 G: absent deleted the bridge whatever made it, with the agent's tunnels and a
+    VM's port, and the actions named only the bridge."""
+    agent = gre_port('t1001-1-9', 1001, '192.0.2.19', marker=False)
+    adopted = gre_port('t1001-1-4', 1001, '192.0.2.14', marker=False)
+    adopted['external_ids'] = {ADOPTED_KEY: OWNER_VALUE}
+    ops, diff = _absent(OURS + [agent, adopted, plain_port('vnet0')])
+    assert ops == [dict(op='del_port', bridge='OVSTunnel1001', port='t1001-1-2'),
+                   dict(op='del_port', bridge='OVSTunnel1001', port='t1001-1-3')]
+    assert diff['removed_ports'] == ['t1001-1-2', 't1001-1-3']
+    assert [(p['name'], p['reason']) for p in diff['left_alone']] == [
+        ('t1001-1-4', "tunnel made by CloudStack's agent or by hand (adopted: managed, not "
+                      'made), not by this collection'),
+        ('t1001-1-9', "tunnel made by CloudStack's agent or by hand, not by this collection"),
+        ('vnet0', "not a tunnel: a VM's or another port (interface type system)")]
+    assert diff['after']['exists'] is True
+    assert sorted(diff['after']['tunnels']) == ['t1001-1-4', 't1001-1-9']
+    # asked for explicitly: everything goes, each port named
+    ops, diff = _absent(OURS + [agent, plain_port('vnet0')], remove_foreign=True)
+    assert ops == [dict(op='del_bridge', bridge='OVSTunnel1001',
+                        ports=['t1001-1-2', 't1001-1-3', 't1001-1-9', 'vnet0'])]
+    assert diff['left_alone'] == []
 
 
 def test_cloudstack_markers_are_kept_not_fought():

@@ -65,6 +65,27 @@ def planned(bridges, installed, **kw):
     return settle(made, interfaces(bridges), installed)
 
 
+def test_state_absent_with_a_vm_port_keeps_the_bridge_and_warns():
+    bridges = mesh_bridge()
+    bridges[BRIDGE]['ports']['vnet0'] = port('vnet0', 9)
+    bridges[BRIDGE]['ports']['vnet0']['interfaces']['vnet0']['type'] = ''
+    kept = planned(bridges, None, state='absent')
+    assert kept.actions == ['delete port t1001-1-2 from bridge %s' % BRIDGE,
+                            'delete port t1001-1-3 from bridge %s' % BRIDGE]
+    change = kept.result['changes']['1001']
+    assert change['ports_removed'] == ['t1001-1-2', 't1001-1-3']
+    assert [p['name'] for p in change['ports_left_alone']] == ['vnet0']
+    assert kept.warnings == [
+        "state=absent kept bridge %s: ports this collection did not make are on it: vnet0 (not "
+        "a tunnel: a VM's or another port (interface type system)); remove_foreign=true removes "
+        'them with the bridge' % BRIDGE]
+    forced = planned(bridges, None, state='absent', remove_foreign=True)
+    assert forced.actions == ['delete bridge %s with its ports t1001-1-2, t1001-1-3, vnet0'
+                              % BRIDGE]
+    with pytest.raises(ParamError, match=r'^remove_foreign: only state=absent'):
+        gre_request(params(remove_foreign=True))
+
+
 def test_request_is_checked_once_and_normalised():
     request = gre_request(params(purge=False))
     assert request['purge'] == 'none' and request['flows'] is True
@@ -143,7 +164,10 @@ def test_new_bridge_is_compared_as_empty_and_absent_has_no_flows():
     assert made.result['changes']['1001']['flows_added'] == 5
     assert made.diff['before']['1001']['flows'] == []
     gone = planned(mesh_bridge(), None, state='absent')
-    assert gone.ops == [dict(op='del_bridge', bridge=BRIDGE)] and gone.tables == []
+    assert gone.ops == [dict(op='del_bridge', bridge=BRIDGE, ports=['t1001-1-2', 't1001-1-3'])]
+    assert gone.tables == [] and gone.warnings == []
+    assert gone.actions == ['delete bridge %s with its ports t1001-1-2, t1001-1-3' % BRIDGE]
+    assert gone.result['changes']['1001']['ports_removed'] == ['t1001-1-2', 't1001-1-3']
     assert gone.result['networks'] == [dict(key=1001, bridge=BRIDGE, state='absent', tunnels=[])]
     off = planned(mesh_bridge(), None, flows=False)
     assert off.ops == [] and off.tables == [] and 'flows' not in off.diff['after']['1001']

@@ -304,15 +304,102 @@ def test_trace_failure_is_a_warning():
     assert kinds(result) == [('trace-failed', 'kvm1', 1001)] and result['clean']
 
 
-def test_bad_input_names_the_field():
-    with pytest.raises(ParamError, match=r'^hosts\[1\]\.underlay_ip:'):
-        mesh_doctor.diagnose([dict(name='a', host_id=1, underlay_ip='192.0.2.1'),
-                              dict(name='b', host_id=2, underlay_ip='nohost')])
+def test_a_list_the_playbook_got_wrong_is_refused():
     with pytest.raises(ParamError, match=r'^hosts\[1\]\.name: duplicate'):
         mesh_doctor.diagnose([dict(name='a', host_id=1, underlay_ip='192.0.2.1'),
                               dict(name='a', host_id=2, underlay_ip='192.0.2.2')])
+    with pytest.raises(ParamError, match=r'^hosts\[0\]: must be a dictionary with a name'):
+        mesh_doctor.diagnose([dict(host_id=1)])
     with pytest.raises(ParamError, match=r'^hosts:'):
         mesh_doctor.diagnose([])
+
+
+def _agent_tunnel(hosts, name, pname, remote_ip, key=1001, ofport=9):
+    """A tunnel as CloudStack's agent adds it (no owner marker), with its copy in the traces."""
+    br = bridge(hosts, name, key)
+    port = _port(pname, options=dict(key=str(key), remote_ip=remote_ip), ofport=ofport)
+    port['external_ids'] = {}
+    br['ports'][pname] = port  # no flows of its own: the agent adds none, gre_network neither
+    br['trace']['broadcast']['tunnels'].append(dict(remote_ip=remote_ip, key=str(key)))
+    br['trace']['from_tunnels'].append(dict(port=pname, tunnels=[], actions='', notes=[]))
+
+
+def test_agent_tunnel_to_a_host_outside_the_inventory_is_a_finding_not_a_crash():
+    """Issue 22 E: t1001-2-9, made by the agent, kept by purge ours; it crashed the doctor in
+    the host-pair ordering ('<=' between str and NoneType) and no report was written."""
+    hosts = zone()
+    _agent_tunnel(hosts, 'kvm2', 't1001-2-9', '192.0.2.99')
+    result = mesh_doctor.diagnose(copy.deepcopy(hosts))
+    assert kinds(result) == [('tunnel-unknown-host', 'kvm2', 1001)]
+    finding = result['findings'][0]
+    assert finding['severity'] == 'warning' and finding['port'] == 't1001-2-9'
+    assert finding['what'].startswith(
+        "kvm2: tunnel t1001-2-9 to host 9 (192.0.2.99), not in the inventory: CloudStack's "
+        'agent made it, or a host was removed')
+    assert 'cloudstack_host_id 9' in finding['fix'] and 'cloudstack_gre_purge=all_stale' in \
+        finding['fix']
+    assert result['clean'] and all(p['ok'] for p in result['networks'][1001]['pairs'])
+    text = mesh_report.markdown(result)
+    assert '`tunnel-unknown-host`' in text and 'host 9' in text
+    mesh_report.picture(result)
+
+
+def test_unknown_tunnel_to_an_inventory_address_says_whose_it_is():
+    hosts = zone()
+    _agent_tunnel(hosts, 'kvm1', 't1001-1-7', IP['kvm3'])
+    result = mesh_doctor.diagnose(hosts)
+    hits = [f for f in result['findings'] if f['kind'] == 'tunnel-unknown-host']
+    assert len(hits) == 1 and 'the address of kvm3' in hits[0]['what']
+
+
+BAD_INVENTORY = [
+    # F: map('int') made "1001" and ["abc"] into 0: "must be between 1 and 4294967295 (got 0)"
+    ('networks a string', dict(networks='1001'),
+     "cloudstack_gre_networks of kvm2: must be a list of GRE keys (got '1001')"),
+    ('networks not keys', dict(networks=['abc']),
+     "cloudstack_gre_networks of kvm2: must be an integer (got 'abc')"),
+    ('no underlay ip', dict(underlay_ip=None),
+     'cloudstack_underlay_ip of kvm2: is not set; kvm2 carries GRE network(s) 1001'),
+    ('id 2.7', dict(host_id=2.7), 'cloudstack_host_id of kvm2: must be an integer (got 2.7)'),
+    ('duplicate id', dict(host_id=1),
+     'cloudstack_host_id of kvm2: 1 is also the cloudstack_host_id of kvm1; each host needs '
+     'its own'),
+    ('address 192.0.2.300', dict(underlay_ip='192.0.2.300'),
+     "cloudstack_underlay_ip of kvm2: '192.0.2.300' is not an IPv4 or IPv6 address literal"),
+    ('local ip', dict(local_ip='nowhere'),
+     "cloudstack_gre_local_ip of kvm2: 'nowhere' is not an IPv4 or IPv6 address literal"),
+]
+
+
+@pytest.mark.parametrize('label,change,message', BAD_INVENTORY,
+                         ids=[b[0] for b in BAD_INVENTORY])
+def test_a_bad_inventory_entry_is_reported_and_the_rest_checked(label, change, message):
+    """Issue 22 F: the doctor checks its inventory as gre_mesh.yml does and still reports."""
+    hosts = zone()
+    hosts[1].update(change)
+    result = mesh_doctor.diagnose(hosts)
+    assert kinds(result) == [('inventory-invalid', 'kvm2', None)], result['findings']
+    finding = result['findings'][0]
+    assert finding['what'] == message + '; kvm2 was not checked'
+    assert 'of kvm2 in the inventory' in finding['fix']
+    assert not result['clean'] and result['unchecked'] == [dict(name='kvm2', why=message)]
+    # the others are checked, between themselves; tunnels to kvm2 are not judged
+    assert [h['name'] for h in result['hosts']] == ['kvm1', 'kvm3']
+    assert [(p['a'], p['b'], p['ok']) for p in result['networks'][1001]['pairs']] == \
+        [('kvm1', 'kvm3', True)]
+    text = mesh_report.markdown(result)
+    assert 'Not checked, their inventory entry is wrong (see `inventory-invalid`): kvm2.' in text
+    assert '`inventory-invalid`' in text
+
+
+def test_an_inventory_with_no_valid_host_still_gives_a_report():
+    hosts = zone()
+    for host in hosts:
+        host['host_id'] = 'x'
+    result = mesh_doctor.diagnose(hosts)
+    assert [f['host'] for f in result['findings']] == ['kvm1', 'kvm2', 'kvm3']
+    assert result['hosts'] == [] and result['networks'] == {}
+    assert 'BROKEN: 3 error(s)' in mesh_report.markdown(result)
 
 
 def test_report_has_findings_table_matrix_and_picture():
