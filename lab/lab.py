@@ -578,7 +578,8 @@ def fleet_up(args):
         old.destroy()
     keys = list(range(1001, 1001 + args.networks))
     lab = Lab(RUN_DIR, hosts=args.hosts)
-    step('creating %d mesh-only lab hosts (namespaces, own /etc and /run, sshd, OVS) as %s; '
+    step('creating %d mesh-only lab hosts sharing the machine\'s /usr, for memory (namespaces, own '
+         '/etc and /run, sshd, OVS) as %s; '
          'estimated %d MiB' % (args.hosts, lab.prefix, needed))
     lab.create(start_ovs=True)
     lab.write_inventory(INVENTORY, dict(
