@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from conftest import COLLECTIONS, PYTHON, _ensure_link, ansible, recap, run_module
+from conftest import COLLECTIONS, _ensure_link, ansible, recap, run_module
 from testbed.agent import AgentReplay, replay_mesh
 
 _ensure_link()
@@ -43,7 +43,7 @@ def mesh_args(lab, host, **extra):
 
 
 def run_playbook(lab, directory):
-    inventory = lab.write_mesh_inventory(str(directory / 'inventory.yml'), PYTHON, KEYS)
+    inventory = lab.write_mesh_inventory(str(directory / 'inventory.yml'), KEYS)
     proc = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return dict((name, counts['changed']) for name, counts in recap(proc.stdout).items())
