@@ -22,8 +22,9 @@ What the builder changes after debootstrap, and why:
   script first). The roles start Open vSwitch themselves (roles/openvswitch, ovs-ctl path).
 * ``/etc/apt/sources.list.d/debian.sources`` names the release, its updates and security
   suites on the same mirror the machine uses (http), as a Debian 12 installer writes it.
-* apt keeps no downloaded ``.deb`` files (``/etc/apt/apt.conf.d/docker-clean``-like setting):
-  the testbed's proxy caches them instead, once for every host.
+* apt keeps no downloaded ``.deb`` files and the base has no package lists (as Debian's
+  container images): ``apt-get update`` comes first, as on any host whose lists are old; the
+  testbed's proxy caches the packages instead, once for every host.
 * The SSH host keys that openssh-server's postinst generated are removed: every copy of the
   base would share them. Whoever starts an sshd from it gives it a key (the lab does).
 * ``/etc/resolv.conf`` and ``/etc/hostname`` are emptied: they came from the machine.
@@ -46,7 +47,7 @@ from .proc import TestbedError
 DEBOOTSTRAP = '/usr/sbin/debootstrap'
 DEFAULT_INCLUDE = ('python3', 'openssh-server')
 # Bump when the steps below change what a base contains: old caches are then not reused.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 DEFAULT_CACHE = '/var/cache/cloudstack.ovs-testbed'
 SOURCES_FILES = ('/etc/apt/sources.list', '/etc/apt/sources.list.d')
 
@@ -216,8 +217,9 @@ def _finish(root, suite, mirror):
     for path in ('/etc/resolv.conf', '/etc/hostname'):
         _write(root, path, '')
     _write(root, '/etc/hosts', '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n')
-    shutil.rmtree(os.path.join(root, 'var', 'cache', 'apt', 'archives'), ignore_errors=True)
-    os.makedirs(os.path.join(root, 'var', 'cache', 'apt', 'archives', 'partial'))
+    for sub in (('var', 'cache', 'apt', 'archives'), ('var', 'lib', 'apt', 'lists')):
+        shutil.rmtree(os.path.join(root, *sub), ignore_errors=True)
+        os.makedirs(os.path.join(root, *(sub + ('partial',))))
     shutil.rmtree(os.path.join(root, 'debootstrap'), ignore_errors=True)
 
 
