@@ -52,6 +52,8 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 OVSDBAPP_IMPORT_ERROR = None
+# The library named when the import fails (ovsdbapp, or ovs: the OVS bindings it needs).
+OVSDB_MISSING_LIBRARY = 'ovsdbapp'
 try:
     from ovs import poller as ovs_poller
     from ovs.db import idl as ovs_idl
@@ -60,8 +62,10 @@ try:
     from ovsdbapp.backend.ovs_idl import transaction as ovs_transaction
     from ovsdbapp.schema.open_vswitch import commands as ovs_commands
     from ovsdbapp.schema.open_vswitch import impl_idl
-except ImportError:  # pragma: no cover - exercised through missing_required_lib
+except ImportError as exc:  # pragma: no cover - exercised through missing_required_lib
     OVSDBAPP_IMPORT_ERROR = traceback.format_exc()
+    # ovsdbapp needs the OVS bindings: name the one that is missing.
+    OVSDB_MISSING_LIBRARY = 'ovs' if (exc.name or '').split('.')[0] == 'ovs' else 'ovsdbapp'
 else:
     class AddPortWithColumns(ovs_commands.AddPortCommand):
         """ovsdbapp's add_port that also sets columns of the new Port row as it is inserted.
@@ -71,13 +75,18 @@ else:
         """
 
         def __init__(self, api, bridge, port, port_columns, iface_columns):
-            super().__init__(api, bridge, port, False, **iface_columns)
+            # The Interface columns are set here, not passed on: ovsdbapp before 2.2 (Debian
+            # 12 ships 2.1) has no interface_attrs in AddPortCommand.
+            super().__init__(api, bridge, port, False)
             self.port_columns = port_columns
+            self.iface_columns = iface_columns
 
         def run_idl(self, txn):
             super().run_idl(txn)
             # the inserted row sits in the table under its temporary uuid (ovs.db.idl insert)
-            self.set_columns(self.api.tables['Port'].rows[self.result], **self.port_columns)
+            port = self.api.tables['Port'].rows[self.result]
+            self.set_columns(port, **self.port_columns)
+            self.set_columns(port.interfaces[0], **self.iface_columns)
 
     class _Commit(ovs_transaction.Transaction):
         """One transaction, run in ovsdbapp's connection thread, that never outlives its deadline.
@@ -179,7 +188,8 @@ class OvsdbSession(object):
                  ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False):
         self.module = module
         if OVSDBAPP_IMPORT_ERROR:
-            raise OvsdbError(missing_required_lib('ovsdbapp'), detail=OVSDBAPP_IMPORT_ERROR)
+            raise OvsdbError(missing_required_lib(OVSDB_MISSING_LIBRARY),
+                             detail=OVSDBAPP_IMPORT_ERROR)
         if module is not None:
             params = module.params
             db = params['db']
@@ -264,8 +274,28 @@ class OvsdbSession(object):
             self.close()
             raise OvsdbError('db: cannot read the Open_vSwitch database at %s within %ss: %s'
                              % (self.db, self.timeout, str(exc) or type(exc).__name__))
+        self._wait_for_dump()
         if self.lock_name:
             self._take_lock()
+
+    def _wait_for_dump(self):
+        """Wait until the first copy of the tables has arrived.
+
+        ovsdbapp before 3.0 (Debian 12 ships 2.1) returns from the connection's start once the
+        IDL changed at all, a lock reply included, before the monitor's first dump: rows read
+        then are missing. The OVS library's IDL says when it is monitoring."""
+        idl = self._conn.idl
+        monitoring = getattr(idl, 'IDL_S_MONITORING', None)
+        if monitoring is None:  # pragma: no cover - an OVS library without the state machine
+            return
+        deadline = time.monotonic() + self.timeout
+        while idl.state != monitoring:
+            if time.monotonic() >= deadline:
+                self.close()
+                raise OvsdbError('db: no answer from %s within %ss while reading the database '
+                                 '(is ovsdb-server stopped or overloaded?)'
+                                 % (self.db, self.timeout))
+            time.sleep(POLL)
 
     def _take_lock(self):
         idl = self._conn.idl
