@@ -251,8 +251,8 @@ def main(argv=None):
 
 def print_job(summary):
     types = ' '.join('%s=%d' % kv for kv in sorted(summary['by_type'].items()))
-    print('%-16s rc=%d %6.1f s  %d events: %s' % (summary['ident'], summary['rc'],
-                                                   summary['seconds'], summary['events'], types))
+    print('%-16s rc=%d %6.1f s  %d events: %s'
+          % (summary['ident'], summary['rc'], summary['seconds'], summary['events'], types))
     for host, fields in sorted(summary['recap'].items()):
         print('    %-10s %s' % (host, ' '.join('%s=%d' % kv for kv in sorted(fields.items()))))
     for task in summary['changed_tasks']:

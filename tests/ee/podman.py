@@ -59,8 +59,8 @@ def podman(conf, *args, check=True, timeout=600, **kw):
     proc = subprocess.run([PODMAN] + list(args), env=env(conf), capture_output=True, text=True,
                           timeout=timeout, check=False, **kw)
     if check and proc.returncode != 0:
-        raise RuntimeError('podman %s failed (rc=%d): %s' % (' '.join(args), proc.returncode,
-                                                              proc.stderr.strip()[-3000:]))
+        raise RuntimeError('podman %s failed (rc=%d): %s'
+                           % (' '.join(args), proc.returncode, proc.stderr.strip()[-3000:]))
     return proc
 
 
