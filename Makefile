@@ -3,8 +3,6 @@
 #                   (make lab HOSTS=32 NETWORKS=8: a mesh-only fleet and gre_mesh.yml over it)
 #   make lab-down   remove everything the lab created
 #   make test       sanity + unit tests + the integration suite on the real testbed
-#   make ee         the execution environment image (podman, local Debian base; not in make test)
-#   make ee-test    jobs in that image on 3 lab hosts, as AWX runs them (ansible-runner)
 SHELL := /bin/bash
 ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
@@ -16,7 +14,7 @@ COLL_COPY := $(ROOT)/.build/copy/ansible_collections/cloudstack/ovs
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/link
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all deps venv testbed-path link copy lab lab-down test sanity units system molecule bench bench-fleet bench-doctor build docs lint clean ee-deps ee ee-test
+.PHONY: all deps venv testbed-path link copy lab lab-down test sanity units system molecule bench bench-fleet bench-doctor build docs lint clean
 
 all: test
 
@@ -92,11 +90,13 @@ bench-doctor: link testbed-path
 build: copy
 	cd $(COLL_COPY) && ansible-galaxy collection build --force --output-path $(ROOT)/.build/dist
 
-# The execution environment (docs/execution-environment.md): execution-environment.yml built by
+# make ee / make ee-test: the execution environment (docs/execution-environment.md), not part of
+# make test: execution-environment.yml built by
 # ansible-builder with podman on a Debian 12 base made here (debootstrap, podman import), then
 # kvm_host.yml, gre_mesh.yml and mesh_doctor.yml run in it twice with ansible-runner against 3 lab
 # hosts. Root only; the tests/ of this checkout come first (tests/ee, tests/testbed).
 EE_PY := PYTHONPATH=$(ROOT)/tests $(PY)
+.PHONY: ee-deps ee ee-test
 ee-deps:
 	@bash .ci/install-system-deps ee
 
