@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """``make ee-test``: jobs in the execution environment image, run the way AWX runs them.
 
-    python -m ee.job [--image IMAGE] [--keep]
+    python -m ee.job [--image IMAGE] [--keep] [--bare]
 
 Three lab hosts (testbed.Lab) reached over SSH; the image runs ``ansible-runner run /runner -p
 <playbook>`` with ansible-runner's private data directory mounted at /runner, as AWX's job
@@ -30,6 +30,7 @@ searched for the private key and the API key and secret. The lab is removed at t
 
 import argparse
 import glob
+import inspect
 import json
 import os
 import secrets
@@ -183,6 +184,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--image', default=None, help='default: the image make ee builds')
     parser.add_argument('--keep', action='store_true', help='keep the lab and /runner')
+    parser.add_argument('--bare', action='store_true',
+                        help='bare lab hosts (their own Debian root; kvm_host.yml installs what '
+                             'the modules need), where the testbed has them')
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit('make ee-test needs root (network namespaces, podman)')
@@ -196,7 +200,12 @@ def main(argv=None):
     api = dict(endpoint='https://cloudstack.example.org/client/api',
                key='ee-test-key-' + secrets.token_hex(12),
                secret='ee-test-secret-' + secrets.token_urlsafe(24))
-    lab = Lab(os.path.join(work, 'lab'), hosts=3)
+    lab_args = {}
+    if args.bare:
+        if 'bare' not in inspect.signature(Lab).parameters:
+            raise SystemExit('this testbed has no bare lab hosts (tests/testbed/lab.py)')
+        lab_args['bare'] = True
+    lab = Lab(os.path.join(work, 'lab'), hosts=3, **lab_args)
     problems = []
     report = dict(image=image, jobs=[])
     start = time.monotonic()
