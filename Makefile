@@ -106,6 +106,24 @@ bench-doctor: link testbed-path
 build: copy
 	cd $(COLL_COPY) && ansible-galaxy collection build --force --output-path $(ROOT)/.build/dist
 
+# make ee / make ee-test, not part of make test: the execution environment
+# (docs/execution-environment.md) - execution-environment.yml built by ansible-builder with podman
+# on a Debian 12 base made here (debootstrap, podman import), then kvm_host.yml, gre_mesh.yml and
+# mesh_doctor.yml run in it twice with ansible-runner against 3 lab hosts. Root only; the tests/
+# of this checkout come first (tests/ee, tests/testbed).
+EE_PY := PYTHONPATH=$(ROOT)/tests $(PY)
+.PHONY: ee-deps ee ee-test
+ee-deps:
+	@bash .ci/install-system-deps ee
+
+ee: ee-deps venv
+	rm -rf .build/dist
+	$(MAKE) --no-print-directory build
+	$(EE_PY) -m ee.image $(EE_ARGS)
+
+ee-test: ee-deps link
+	$(EE_PY) -m ee.job $(EE_TEST_ARGS)
+
 # ansible-lint (profile production, .ansible-lint) on roles and playbooks, offline: this
 # collection through the link, ngine_io.cloudstack (playbooks/zone.yml) from a test-only copy.
 lint: link
