@@ -141,6 +141,10 @@ def host_vars(lab, dpdk_host):
             cloudstack_gre_datapath_type='netdev',
             cloudstack_dpdk_enabled=False,
         )
+        if not lab.bare:
+            # Hosts sharing the machine's /usr run its packages (bindep.txt, profile host) and
+            # cannot install any: apt there would be the machine's, without a way out.
+            hvars.update(openvswitch_install=False, cloudbr_install_tools=False)
         if host is dpdk_host:
             # OVS-DPDK on this one host, sized for this machine (2 MiB pages, 1 GiB in all; the
             # DPDK build started directly, as hosts without the kernel module need). A bare host
@@ -153,8 +157,7 @@ def host_vars(lab, dpdk_host):
                          dpdk_vhost_sock_dir='vhu', dpdk_hugetlbfs_mount='/run/hugepages',
                          dpdk_ovs_run_dir='/run/openvswitch', dpdk_restart='direct')
             if not lab.bare:
-                hvars.update(openvswitch_install=False,
-                             dpdk_vswitchd_binary=dpdk_vswitchd_link(RUN_DIR))
+                hvars.update(dpdk_vswitchd_binary=dpdk_vswitchd_link(RUN_DIR))
         out[host.name] = hvars
     return out
 
