@@ -264,8 +264,28 @@ class OvsdbSession(object):
             self.close()
             raise OvsdbError('db: cannot read the Open_vSwitch database at %s within %ss: %s'
                              % (self.db, self.timeout, str(exc) or type(exc).__name__))
+        self._wait_for_dump()
         if self.lock_name:
             self._take_lock()
+
+    def _wait_for_dump(self):
+        """Wait until the first copy of the tables has arrived.
+
+        ovsdbapp before 3.0 (Debian 12 ships 2.1) returns from the connection's start once the
+        IDL changed at all, a lock reply included, before the monitor's first dump: rows read
+        then are missing. The OVS library's IDL says when it is monitoring."""
+        idl = self._conn.idl
+        monitoring = getattr(idl, 'IDL_S_MONITORING', None)
+        if monitoring is None:  # pragma: no cover - an OVS library without the state machine
+            return
+        deadline = time.monotonic() + self.timeout
+        while idl.state != monitoring:
+            if time.monotonic() >= deadline:
+                self.close()
+                raise OvsdbError('db: no answer from %s within %ss while reading the database '
+                                 '(is ovsdb-server stopped or overloaded?)'
+                                 % (self.db, self.timeout))
+            time.sleep(POLL)
 
     def _take_lock(self):
         idl = self._conn.idl
