@@ -52,6 +52,8 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 OVSDBAPP_IMPORT_ERROR = None
+# The library named when the import fails (ovsdbapp, or ovs: the OVS bindings it needs).
+OVSDB_MISSING_LIBRARY = 'ovsdbapp'
 try:
     from ovs import poller as ovs_poller
     from ovs.db import idl as ovs_idl

@@ -174,3 +174,10 @@ def test_missing_ovsdbapp_is_reported(monkeypatch):
         OvsdbSession(FakeModule())
     assert 'ovsdbapp' in str(err.value) and err.value.changed is False
     assert 'No module named ovsdbapp' in err.value.detail
+
+
+def test_missing_ovs_bindings_are_named_ovs(monkeypatch):
+    monkeypatch.setattr(ovsdb, 'OVSDBAPP_IMPORT_ERROR', "Traceback: No module named 'ovs'")
+    monkeypatch.setattr(ovsdb, 'OVSDB_MISSING_LIBRARY', 'ovs')
+    with pytest.raises(OvsdbError, match=r'required Python library \(ovs\)'):
+        OvsdbSession(db='unix:/x', timeout=1)
