@@ -62,8 +62,10 @@ try:
     from ovsdbapp.backend.ovs_idl import transaction as ovs_transaction
     from ovsdbapp.schema.open_vswitch import commands as ovs_commands
     from ovsdbapp.schema.open_vswitch import impl_idl
-except ImportError:  # pragma: no cover - exercised through missing_required_lib
+except ImportError as exc:  # pragma: no cover - exercised through missing_required_lib
     OVSDBAPP_IMPORT_ERROR = traceback.format_exc()
+    # ovsdbapp needs the OVS bindings: name the one that is missing.
+    OVSDB_MISSING_LIBRARY = 'ovs' if (exc.name or '').split('.')[0] == 'ovs' else 'ovsdbapp'
 else:
     class AddPortWithColumns(ovs_commands.AddPortCommand):
         """ovsdbapp's add_port that also sets columns of the new Port row as it is inserted.
@@ -73,13 +75,18 @@ else:
         """
 
         def __init__(self, api, bridge, port, port_columns, iface_columns):
-            super().__init__(api, bridge, port, False, **iface_columns)
+            # The Interface columns are set here, not passed on: ovsdbapp before 2.2 (Debian
+            # 12 ships 2.1) has no interface_attrs in AddPortCommand.
+            super().__init__(api, bridge, port, False)
             self.port_columns = port_columns
+            self.iface_columns = iface_columns
 
         def run_idl(self, txn):
             super().run_idl(txn)
             # the inserted row sits in the table under its temporary uuid (ovs.db.idl insert)
-            self.set_columns(self.api.tables['Port'].rows[self.result], **self.port_columns)
+            port = self.api.tables['Port'].rows[self.result]
+            self.set_columns(port, **self.port_columns)
+            self.set_columns(port.interfaces[0], **self.iface_columns)
 
     class _Commit(ovs_transaction.Transaction):
         """One transaction, run in ovsdbapp's connection thread, that never outlives its deadline.
@@ -181,7 +188,8 @@ class OvsdbSession(object):
                  ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False):
         self.module = module
         if OVSDBAPP_IMPORT_ERROR:
-            raise OvsdbError(missing_required_lib('ovsdbapp'), detail=OVSDBAPP_IMPORT_ERROR)
+            raise OvsdbError(missing_required_lib(OVSDB_MISSING_LIBRARY),
+                             detail=OVSDBAPP_IMPORT_ERROR)
         if module is not None:
             params = module.params
             db = params['db']
