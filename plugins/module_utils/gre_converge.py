@@ -23,7 +23,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import Flows
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import port_name
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import OvsdbError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 
 
 class GreNetwork(object):

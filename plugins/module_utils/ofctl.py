@@ -12,10 +12,8 @@ clear error naming the bridge.
 import os
 import signal
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    OvsdbError,
-    validate_db,
-)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import validate_db
 
 OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
 PORT_MOD_PROTOCOL = 'OpenFlow10'  # a port's no-flood flag exists in OpenFlow 1.0 only

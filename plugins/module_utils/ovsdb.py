@@ -36,18 +36,24 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bounded_call import bounded_call
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    DEFAULT_DB,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (
     ConflictError,
     OvsdbError,
-    bridge_data,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
+    summarize_ops,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
+    DEFAULT_DB,
+    validate_db,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_rows import (
+    bridge_data,
     interface_data,
     open_vswitch_data,
     ovs_view,
     plan_view,
-    summarize_ops,
-    validate_db,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 

@@ -186,11 +186,11 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import Ofctl, default_rundir
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    OvsdbError,
-    bridge_data,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
     ovsdb_argument_spec,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_rows import bridge_data
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan, run_module
 
 # A locally administered source address for the traced frames (tracing never learns it).

@@ -133,7 +133,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import (
     plan_bridge,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import apply_ops, ovsdb_context
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
     DATAPATH_TYPES,
     FAIL_MODES,
     ovsdb_argument_spec,

@@ -110,7 +110,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     apply_ops,
     ovsdb_context,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
+    ovsdb_argument_spec,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 

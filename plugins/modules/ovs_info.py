@@ -191,7 +191,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_facts import (
     read_agent_properties,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
+    ovsdb_argument_spec,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 

@@ -30,7 +30,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import ( 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (  # noqa: E402
     OvsdbSession,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (  # noqa: E402
     ConflictError,
 )
 

@@ -48,7 +48,8 @@ def loaded_after_import(modules):
 
 def test_the_lists_are_not_empty():
     # Planners and filters this test must cover (a wrong directory would make it pass vacuously).
-    for name in ('bridge', 'gre', 'dpdk', 'mesh_doctor', 'ovsdb_ops', 'validate', 'ofctl'):
+    for name in ('bridge', 'gre', 'dpdk', 'mesh_doctor', 'ovsdb_ops', 'ovsdb_rows',
+                 'ovsdb_options', 'validate', 'ofctl'):
         assert '%s.module_utils.%s' % (PKG, name) in PURE
     for name in ('dpdk', 'gre_mesh', 'mesh_doctor', 'cloudbr', 'extraconfig'):
         assert '%s.filter.%s' % (PKG, name) in FILTER_PLUGINS

@@ -10,13 +10,13 @@ import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    OvsdbError,
     describe_op,
     map_ops,
     plan_map,
-    validate_db,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import validate_db
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
     ParamError,
     normalize_map,
