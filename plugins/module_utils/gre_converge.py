@@ -33,13 +33,13 @@ class GreNetwork(object):
         self.module = module
         # Whether apply runs after the plan (not in check mode): see the file's docstring.
         self.writes = not module.check_mode
-        self._flows = None
+        self._flow_tool = None
 
     def flows(self, request):
         """The ``Flows`` of this call, made once (it finds ovs-ofctl)."""
-        if self._flows is None:
-            self._flows = Flows(self.module, request['rundir'], request['timeout'])
-        return self._flows
+        if self._flow_tool is None:
+            self._flow_tool = Flows(self.module, request['rundir'], request['timeout'])
+        return self._flow_tool
 
     def plan(self, session, request):
         bridges = session.bridges()

@@ -9,12 +9,16 @@ mode by itself - that is run_module's job, done once for all of them.
 
 import ast
 import glob
+import importlib
 import os
 
 import pytest
 
-MODULES = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins', 'modules')
+PLUGINS = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins')
+MODULES = os.path.join(PLUGINS, 'modules')
 PATHS = sorted(glob.glob(os.path.join(MODULES, '*.py')))
+# Every Python file of the collection's plugins (modules, module_utils, filters, action, ...).
+PLUGIN_PATHS = sorted(glob.glob(os.path.join(PLUGINS, '**', '*.py'), recursive=True))
 
 
 def tree(path):
@@ -62,3 +66,37 @@ def test_main_uses_the_spine(path):
                 'line %d: %s - exits and failures go through run_module' % (node.lineno, node.attr))
             assert node.attr != 'check_mode', (
                 'line %d: check mode is handled by run_module' % node.lineno)
+
+
+def private_names(package):
+    """Every name starting with one ``_`` that ``package``'s own code defines: functions,
+    methods, classes, attributes it assigns, module and class variables."""
+    root = os.path.dirname(importlib.import_module(package).__file__)
+    names = set()
+    for path in glob.glob(os.path.join(root, '**', '*.py'), recursive=True):
+        if os.sep + 'tests' + os.sep in path:
+            continue
+        for node in ast.walk(tree(path)):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return set(n for n in names if n.startswith('_') and not n.endswith('__'))
+
+
+def test_no_private_name_of_ovsdbapp_or_ovs_is_used():
+    """The plugins use ovsdbapp and the OVS library through their public names only, so an
+    upgrade of either (Debian 12 ships ovsdbapp 2.1, PyPI 3.x) does not break them. Any
+    attribute a plugin reads or sets whose name one of them defines privately counts, our own
+    classes' names included: a private name of ours is named apart from theirs."""
+    pytest.importorskip('ovsdbapp')
+    theirs = private_names('ovsdbapp') | private_names('ovs')
+    assert '_session' in theirs and '_ovsdb_connection' in theirs  # what was used before
+    found = []
+    for path in PLUGIN_PATHS:
+        for node in ast.walk(tree(path)):
+            if isinstance(node, ast.Attribute) and node.attr in theirs:
+                found.append('%s:%d %s' % (os.path.relpath(path, PLUGINS), node.lineno, node.attr))
+    assert found == []
