@@ -16,7 +16,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     PURGE_OURS,
     default_bridge,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import default_rundir
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import ovs_rundir
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
     ParamError,
     check_text,
@@ -221,5 +221,5 @@ def gre_request(params):
                 state=state, remove_foreign=remove_foreign,
                 datapath_type=params['datapath_type'],
                 flows=bool(params['flows']) and state == 'present',
-                rundir=params['ovs_rundir'] or default_rundir(params['db']),
+                rundir=ovs_rundir(params),
                 timeout=params['timeout'])

@@ -28,6 +28,11 @@ def default_rundir(db):
     return DEFAULT_RUNDIR
 
 
+def ovs_rundir(params):
+    """The run directory of a module's ``ovs_rundir`` and ``db`` parameters."""
+    return params['ovs_rundir'] or default_rundir(params['db'])
+
+
 class Ofctl(object):
     """Bounded ovs-ofctl calls on the bridges of one ovs-vswitchd."""
 

@@ -367,6 +367,19 @@ class OvsdbSession(object):
         self._read_bridges = plan_view(data)
         return data
 
+    def bridge_details(self):
+        """``(bridges, internal)``: every bridge as ``bridges()`` gives it, with ``rstp_enable``
+        and ``controllers`` (their targets), and the names of the internal interfaces (the
+        bridges' own devices). For a reader: no plan is checked against it."""
+        with self.connection.lock:
+            bridges = {}
+            for row in self._rows('Bridge'):
+                data = bridges[row.name] = bridge_data(row)
+                data['rstp_enable'] = bool(row.rstp_enable)
+                data['controllers'] = sorted(c.target for c in row.controller)
+            internal = set(i.name for i in self._rows('Interface') if i.type == 'internal')
+        return bridges, internal
+
     def snapshot(self):
         with self.connection.lock:
             ovs, bridges = self._open_vswitch(), self._bridges()

@@ -68,6 +68,16 @@ def test_main_uses_the_spine(path):
                 'line %d: check mode is handled by run_module' % node.lineno)
 
 
+@pytest.mark.parametrize('path', [p for p in PATHS if os.path.basename(p) not in DOC_ONLY],
+                         ids=os.path.basename)
+def test_a_module_is_a_spec_and_a_main(path):
+    """The logic lives in module_utils: a module file defines ``main()`` and at most its
+    ``argument_spec()``, no class and no other function."""
+    defined = sorted(node.name for node in tree(path).body
+                     if isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+    assert defined in (['main'], ['argument_spec', 'main'])
+
+
 def private_names(package):
     """Every name starting with one ``_`` that ``package``'s own code defines: functions,
     methods, classes, attributes it assigns, module and class variables."""
