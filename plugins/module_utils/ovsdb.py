@@ -45,6 +45,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.bounded_call import
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (
     ConflictError,
     OvsdbError,
+    ParamError,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
@@ -61,7 +62,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_rows import (
     ovs_view,
     plan_view,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 OVSDBAPP_IMPORT_ERROR = None
 # The library named when the import fails (ovsdbapp, or ovs: the OVS bindings it needs).
@@ -173,8 +173,12 @@ POLL = 0.05
 
 def ovsdb_context(module, lock=True):
     """The ``context`` for ``plan.run_module``: a session per attempt, locked unless checking
-    (``lock=False``: a module that only reads never takes the lock)."""
-    return lambda: OvsdbSession(module, lock=lock and not module.check_mode)
+    (``lock=False``: a module that only reads never takes the lock). The session knows
+    whether this run writes (``check_mode``): the planners below ask it, not the module."""
+    def context():
+        checking = module.check_mode
+        return OvsdbSession(module, lock=lock and not checking, check_mode=checking)
+    return context
 
 
 def apply_ops(session, plan):
@@ -190,8 +194,10 @@ class OvsdbSession(object):
     """
 
     def __init__(self, module=None, db=DEFAULT_DB, timeout=10, ssl_private_key=None,
-                 ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False):
+                 ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False, check_mode=False):
         self.module = module
+        # Whether the run only checks (nothing is applied after the plan): given by the context.
+        self.check_mode = check_mode
         if OVSDBAPP_IMPORT_ERROR:
             raise OvsdbError(missing_required_lib(OVSDB_MISSING_LIBRARY),
                              detail=OVSDBAPP_IMPORT_ERROR)

@@ -277,3 +277,24 @@ def test_parser_agrees_with_java_util_properties(workdir):
     for (name, body), line in zip(files, lines):
         java = json.loads(line)
         assert as_dict(parse(body)) == java, (name, body)
+
+
+def test_mode_octal_or_symbolic_only_attributes_change(workdir):
+    """The text is right and only the mode differs: the mode is compared without changing it
+    (check mode reports it, leaves it), a real run sets it; the same mode said symbolically is
+    no change; a mode Ansible would not take is refused before anything is written."""
+    path = os.path.join(workdir, 'agent.properties')
+    with open(path, 'w') as handle:
+        handle.write('a=1\n')
+    os.chmod(path, 0o640)
+    same = run_module(dict(path=path, properties={'a': '1'}, mode='u=rw,g=r,o='))
+    assert same['changed'] is False, same['_raw']
+    checked = run_module(dict(path=path, properties={'a': '1'}, mode='g+w'), check=True)
+    assert checked['changed'] is True and os.stat(path).st_mode & 0o7777 == 0o640
+    done = run_module(dict(path=path, properties={'a': '1'}, mode='g+w'))
+    assert done['changed'] is True and os.stat(path).st_mode & 0o7777 == 0o660
+    again = run_module(dict(path=path, properties={'a': '1'}, mode='0660'))
+    assert again['changed'] is False
+    bad = run_module(dict(path=path, properties={'a': '2'}, mode='u-w+x'))
+    assert bad.get('failed') and bad['msg'].startswith("mode: 'u-w+x' is neither octal")
+    assert open(path).read() == 'a=1\n' and os.stat(path).st_mode & 0o7777 == 0o660

@@ -110,3 +110,40 @@ def test_no_private_name_of_ovsdbapp_or_ovs_is_used():
             if isinstance(node, ast.Attribute) and node.attr in theirs:
                 found.append('%s:%d %s' % (os.path.relpath(path, PLUGINS), node.lineno, node.attr))
     assert found == []
+
+
+def module_check_mode_uses(path):
+    """``(line, function, stored)`` of every ``<...>module.check_mode`` in the file."""
+    uses = []
+
+    def visit(node, function):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, child.name)
+                continue
+            if (isinstance(child, ast.Attribute) and child.attr == 'check_mode'
+                    and ast.unparse(child.value).split('.')[-1] == 'module'):
+                uses.append((child.lineno, function, isinstance(child.ctx, ast.Store)))
+            visit(child, function)
+    visit(tree(path), None)
+    return uses
+
+
+MODULE_UTILS = sorted(glob.glob(os.path.join(PLUGINS, 'module_utils', '*.py')))
+
+
+@pytest.mark.parametrize('path', MODULE_UTILS, ids=os.path.basename)
+def test_check_mode_is_read_by_the_spine_and_the_contexts_only(path):
+    """The spine (plan.py) decides whether apply runs; a ``context`` factory may open its
+    resources differently (no lock, no clean-up) and hands on whether the run checks. Nothing
+    else reads ``module.check_mode``, and nothing sets it."""
+    for line, function, stored in module_check_mode_uses(path):
+        assert not stored, 'line %d: module.check_mode is set' % line
+        allowed = os.path.basename(path) == 'plan.py' or (function or '').endswith('context')
+        assert allowed, 'line %d (%s): module.check_mode read outside a context' % (line, function)
+
+
+def test_the_check_mode_check_sees_the_contexts():
+    # The contexts that read it are found (a wrong walk would make the test above vacuous).
+    seen = set(function for path in MODULE_UTILS for _l, function, _s in module_check_mode_uses(path))
+    assert {'context', 'execute'} <= seen
