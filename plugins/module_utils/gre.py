@@ -14,6 +14,7 @@ See docs/gre_network.md for what is mirrored from CloudStack and what is not, an
 """
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import plan_bridge
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     compare_flows,
     desired_flows,
@@ -42,7 +43,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     plan_map,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 # The op of a flow table to replace; not an ovsdb op: written through ovs-ofctl after the
 # transaction, when the tunnels have their ofports.

@@ -10,6 +10,7 @@ is here once; a bad value raises ``ParamError`` naming the field and the value.
 
 import ipaddress
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     PURGE_CHOICES,
     PURGE_NONE,
@@ -18,7 +19,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import ovs_rundir
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    ParamError,
     check_text,
     validate_ifname,
 )

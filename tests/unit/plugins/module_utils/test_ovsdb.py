@@ -9,8 +9,8 @@ import tempfile
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
     map_ops,
@@ -18,7 +18,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import validate_db
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    ParamError,
     normalize_map,
     validate_ifname,
 )

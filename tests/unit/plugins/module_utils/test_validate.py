@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb, ovsdb_options
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
     MAX_DEPTH,
-    ParamError,
     check_data_depth,
     check_element_depth,
     check_text,

@@ -4,7 +4,7 @@
 
 import pytest
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_config import (
     config_request,
     plan_config,
@@ -14,7 +14,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_facts import (
     plan_facts,
     read_agent_properties,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 
 def plan(current, other_config, external_ids, state):
