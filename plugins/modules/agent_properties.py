@@ -86,13 +86,12 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - ansible.builtin.files
 attributes:
   check_mode:
-    support: full
     description: Computes the same change and diff, writes nothing.
   diff_mode:
-    support: full
     description: Before and after text of the file, with secret values masked.
 notes:
   - Run as a user that may write the directory of O(path); the rename needs it.

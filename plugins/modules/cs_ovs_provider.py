@@ -37,13 +37,12 @@ options:
     choices: [enabled, disabled]
     default: enabled
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.cloudstack_api
 attributes:
   check_mode:
-    support: full
     description: Reads the zone, the physical network, the provider and its element; changes nothing.
   diff_mode:
-    support: full
     description: Shows the provider's state and its element's C(enabled) flag before and after.
 seealso:
   - name: CloudStack OVS plugin guide

@@ -97,13 +97,12 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.ovsdb
 attributes:
   check_mode:
-    support: full
     description: Computes the port (and its name) and the changes; writes nothing.
   diff_mode:
-    support: full
     description: The port's type, tag, options and external_ids before and after.
 notes:
   - The socket of a server port appears once ovs-vswitchd has added the port; the module does not

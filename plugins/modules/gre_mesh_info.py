@@ -52,14 +52,8 @@ options:
       - Default - the directory of the O(db) socket when O(db) is C(unix:), else C(/var/run/openvswitch).
     type: path
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes.info_module
   - cloudstack.ovs.ovsdb
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
 requirements:
   - ovsdbapp (on the managed host)
   - ovs-ofctl (Open vSwitch), ip (iproute2, with C(-j))

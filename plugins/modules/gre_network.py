@@ -144,13 +144,12 @@ options:
       - Default - the directory of the O(db) socket when O(db) is C(unix:), else C(/var/run/openvswitch).
     type: path
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.ovsdb
 attributes:
   check_mode:
-    support: full
     description: Reads the database and the flow tables and reports what a real run changes; writes nothing.
   diff_mode:
-    support: full
     description: Per network, the bridge markers, tunnels and flows before and after.
 requirements:
   - ovsdbapp (on the managed host)

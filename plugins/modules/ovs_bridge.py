@@ -60,13 +60,12 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.ovsdb
 attributes:
   check_mode:
-    support: full
     description: Reads the database and reports the changes a real run makes; writes nothing.
   diff_mode:
-    support: full
     description: Shows the bridge's settings and port names before and after.
 seealso:
   - module: cloudstack.ovs.ovs_info

@@ -34,13 +34,12 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.ovsdb
 attributes:
   check_mode:
-    support: full
     description: Reports the keys a real run changes; writes nothing.
   diff_mode:
-    support: full
     description: Shows both columns before and after.
 notes:
   - Some keys only take effect when ovs-vswitchd restarts (for example C(dpdk-init) once DPDK is

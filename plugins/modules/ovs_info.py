@@ -27,14 +27,8 @@ options:
     type: path
     default: /etc/cloudstack/agent/agent.properties
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes.info_module
   - cloudstack.ovs.ovsdb
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
 seealso:
   - module: cloudstack.ovs.ovs_bridge
 '''

@@ -69,12 +69,12 @@ options:
     type: str
     choices: [present, absent]
     default: present
+extends_documentation_fragment:
+  - cloudstack.ovs.attributes
 attributes:
   check_mode:
-    support: full
     description: Reads the domain and reports what a real run would change; defines nothing.
   diff_mode:
-    support: full
     description: The domain XML before and after (passwords masked), shown as a unified diff.
 notes:
   - Write values in libvirt's own form (for example memory in KiB); libvirt normalises what it stores,
