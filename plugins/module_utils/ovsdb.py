@@ -77,7 +77,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised through missing_required_lib
     OVSDBAPP_IMPORT_ERROR = traceback.format_exc()
     # ovsdbapp needs the OVS bindings: name the one that is missing.
-    OVSDB_MISSING_LIBRARY = 'ovs' if (exc.name or '').split('.')[0] == 'ovs' else 'ovsdbapp'
+    OVSDB_MISSING_LIBRARY = 'ovs' if (exc.name or '').partition('.')[0] == 'ovs' else 'ovsdbapp'
 else:
     class AddPortWithColumns(ovs_commands.AddPortCommand):
         """ovsdbapp's add_port that also sets columns of the new Port row as it is inserted.

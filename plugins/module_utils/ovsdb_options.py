@@ -42,5 +42,3 @@ def validate_db(db):
             raise ParamError('db: %r needs the form %s:<ip>:<port>' % (db, kind))
         return kind, (host.strip('[]'), int(port))
     raise ParamError("db: %r uses %r; only unix:, tcp: and ssl: are supported" % (db, kind))
-
-

@@ -4,8 +4,9 @@
 
 Ansible imports every filter file of the collection, in each worker, to find one filter: a filter
 that pulled in ovsdbapp would cost every host that import. Only ``module_utils/ovsdb.py`` (the
-session) may import it, and the reading of a module that opens a session (``gre_mesh_info``). Each check runs in a fresh interpreter, so what this test process has
-imported already does not count.
+session) may import it, and the reading of a module that opens a session
+(``gre_mesh_info``). Each check runs in a fresh interpreter, so what this test process
+has imported already does not count.
 """
 
 import os

@@ -122,7 +122,7 @@ def module_check_mode_uses(path):
                 visit(child, child.name)
                 continue
             if (isinstance(child, ast.Attribute) and child.attr == 'check_mode'
-                    and ast.unparse(child.value).split('.')[-1] == 'module'):
+                    and ast.unparse(child.value).rpartition('.')[2] == 'module'):
                 uses.append((child.lineno, function, isinstance(child.ctx, ast.Store)))
             visit(child, function)
     visit(tree(path), None)
