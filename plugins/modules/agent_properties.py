@@ -168,13 +168,13 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
-from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_edit import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.agent_properties import (
     apply_properties,
     plan_properties,
     properties_context,
     properties_request,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
 def main():

@@ -160,7 +160,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_api impo
     cloudstack_argument_spec,
     cloudstack_context,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_provider import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cs_ovs_provider import (
     apply_provider,
     plan_provider,
     provider_request,

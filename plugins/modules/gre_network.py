@@ -238,7 +238,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_converge import GreNetwork
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_network import GreNetwork
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import gre_request
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (

@@ -180,7 +180,7 @@ tunnels:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_facts import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_info import (
     plan_facts,
     read_agent_properties,
 )

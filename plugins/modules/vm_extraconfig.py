@@ -162,13 +162,13 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.extraconfig_domain import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
+from ansible_collections.cloudstack.ovs.plugins.module_utils.vm_extraconfig import (
     apply_extraconfig,
     extraconfig_request,
     libvirt_context,
     plan_extraconfig,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
 def main():

@@ -9,7 +9,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_config import (
     config_request,
     plan_config,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_facts import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_info import (
     facts_from_snapshot,
     plan_facts,
     read_agent_properties,
