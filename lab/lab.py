@@ -27,18 +27,18 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, '.build', 'link'))  # the collection (make link)
-
-# the testbed: tests/ is on the venv's path (make venv writes a .pth file naming it)
-from testbed import Lab, TestbedError  # noqa: E402
-from testbed.agent import AgentReplay, replay_mesh  # noqa: E402
-from testbed.lab import check_capacity  # noqa: E402
-from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link  # noqa: E402
-from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import (  # noqa: E402
+# the testbed: tests/ is on the venv's path (make venv writes a .pth file naming it); the
+# collection: make lab runs this with PYTHONPATH naming .build/link (make link)
+from testbed import Lab, TestbedError
+from testbed.agent import AgentReplay, replay_mesh
+from testbed.lab import check_capacity
+from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import (
     mesh_dot,
 )
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 
 RUN_DIR = os.path.join(HERE, 'run')
 OUT_DIR = os.path.join(HERE, 'out')

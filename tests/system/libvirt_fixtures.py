@@ -26,16 +26,6 @@ LIBVIRTD = '/usr/sbin/libvirtd'
 NOBODY = 65534
 
 
-def collection_on_path():
-    """Make ``ansible_collections.cloudstack.ovs`` importable (the ``make link`` symlink)."""
-    link = os.path.join(LINK, 'ansible_collections', 'cloudstack', 'ovs')
-    if not os.path.exists(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(REPO, link)
-    if LINK not in sys.path:
-        sys.path.insert(0, LINK)
-
-
 class PrivateLibvirtd(object):
     """One session libvirtd owned by this test run."""
 

@@ -14,17 +14,16 @@ import tempfile
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LINK = os.path.join(ROOT, '.build', 'link')
-MODULE = os.path.join(ROOT, 'plugins', 'modules', 'agent_properties.py')
-sys.path.insert(0, LINK)
-
-from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
     as_dict,
     parse,
     plan,
     render,
 )
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LINK = os.path.join(ROOT, '.build', 'link')
+MODULE = os.path.join(ROOT, 'plugins', 'modules', 'agent_properties.py')
 
 SECRET = 'Tr0ub4dor&3-secret-value'
 

@@ -16,21 +16,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
-from conftest import COLLECTIONS, PYTHON, ansible_env, run_module
+from conftest import PYTHON, ansible_env, run_module
 
-sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     desired_flows,
     flow_diff,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     OvsdbSession,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (
     ConflictError,
 )
 
