@@ -8,7 +8,6 @@ the test. There is no real management server here: these tests prove the request
 handling of answers, not CloudStack's behaviour."""
 
 import json
-import os
 import socket
 
 import pytest
