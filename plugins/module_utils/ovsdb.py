@@ -7,7 +7,8 @@ Modules use it in three steps:
 1. ``OvsdbSession(module)`` connects (or fails with a message naming ``db``) and
    ``snapshot()`` returns the current state as plain dicts;
 2. pure functions (``ovsdb_ops.py``, ``ovsdb_rows.py`` and the modules' own module_utils, none
-   of which imports ovsdbapp) turn that state and the parameters into a list of *ops* — small dicts such as
+   of which imports ovsdbapp) turn that state and the parameters into a list of *ops* — small
+   dicts such as
    ``{'op': 'set', 'table': 'Bridge', 'record': 'br0', 'column': 'fail_mode', 'value': 'secure'}``;
 3. ``session.apply(ops)`` runs every op in one OVSDB transaction (never in check mode).
 
@@ -23,15 +24,15 @@ Under faults (see ``docs/failure-modes.md``):
   "committed, ovs-vswitchd has not applied it" (``changed`` true) or "outcome unknown" (sent,
   or still being sent, when ``timeout`` ran out: the OVS library keeps private how much of a
   request went out, so a large one cut off is "may have been committed" too);
-
-Only public names of ovsdbapp and the OVS library are used (``tests/unit/plugins/modules/
-test_module_spine.py`` checks it), so that an upgrade of either does not break this file.
 * writers take the OVSDB lock ``cloudstack_ovs`` before they read, so two runs of these modules
   are serialised; a plan is checked against the database when it is committed (the rows it read
   must be unchanged - read again only when the IDL's ``change_seqno`` says something moved since
   the plan's read - and ovsdbapp's commands ``verify`` the columns they rewrite, as ovs-vsctl
   does). On a conflict nothing is committed and ``plan.run_module`` plans again from a
   fresh read.
+
+Only public names of ovsdbapp and the OVS library are used (``tests/unit/plugins/modules/
+test_module_spine.py`` checks it), so that an upgrade of either does not break this file.
 """
 
 import os
