@@ -2,7 +2,8 @@
 #   make lab        create 3 SSH-reachable lab hosts and run playbooks/lab.yml against them
 #                   (make lab HOSTS=32 NETWORKS=8: a mesh-only fleet and gre_mesh.yml over it)
 #   make lab-down   remove everything the lab created
-#   make test       sanity + unit tests + the integration suite on the real testbed
+#   make test       sanity (the venv's, oldest and newest ansible-core; antsibull-docs) + lint + units +
+#                   the integration suite on the real testbed (with the artifact's checks) + molecule
 SHELL := /bin/bash
 ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
@@ -14,7 +15,7 @@ COLL_COPY := $(ROOT)/.build/copy/ansible_collections/cloudstack/ovs
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build/link
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all deps venv testbed-path link copy lab lab-down test sanity units system molecule bench bench-fleet bench-doctor build docs lint clean
+.PHONY: all deps venv testbed-path link copy lab lab-down test sanity docs-lint units system molecule bench bench-fleet bench-doctor build docs lint clean
 
 all: test
 
@@ -62,8 +63,23 @@ lab-down: link testbed-path
 test: venv
 	$(MAKE) sanity lint units system molecule
 
+# ansible-test sanity on the venv's ansible-core and on the oldest and the newest one
+# meta/runtime.yml's requires_ansible claims (venvs of their own from
+# tests/requirements-core-{oldest,newest}.txt; the newest needs Python 3.12, from pyenv here),
+# then the docs site's checks of every plugin's and role's documentation.
+OLDEST_VENV := $(ROOT)/.build/venv-core-oldest
+NEWEST_VENV := $(ROOT)/.build/venv-core-newest
 sanity: copy
 	bash .ci/sanity $(COLL_COPY)
+	oldest=$$(bash .ci/core-venv tests/requirements-core-oldest.txt $(OLDEST_VENV)) && \
+	  PATH=$$oldest/bin:$$PATH bash .ci/sanity $(COLL_COPY)
+	py=$$(bash .ci/core-python 3.12) && \
+	  newest=$$(bash .ci/core-venv tests/requirements-core-newest.txt $(NEWEST_VENV) $$py) && \
+	  PATH=$$newest/bin:$$PATH bash .ci/sanity $(COLL_COPY) 3.12
+	@$(MAKE) --no-print-directory docs-lint
+
+docs-lint: link
+	antsibull-docs lint-collection-docs --plugin-docs $(COLL_LINK)
 
 units: copy
 	bash .ci/ansible-test-prep $(PY)
@@ -90,12 +106,29 @@ bench-doctor: link testbed-path
 build: copy
 	cd $(COLL_COPY) && ansible-galaxy collection build --force --output-path $(ROOT)/.build/dist
 
+# make ee / make ee-test, not part of make test: the execution environment
+# (docs/execution-environment.md) - execution-environment.yml built by ansible-builder with podman
+# on a Debian 12 base made here (debootstrap, podman import), then kvm_host.yml, gre_mesh.yml and
+# mesh_doctor.yml run in it twice with ansible-runner against 3 lab hosts. Root only; the tests/
+# of this checkout come first (tests/ee, tests/testbed).
+EE_PY := PYTHONPATH=$(ROOT)/tests $(PY)
+.PHONY: ee-deps ee ee-test
+ee-deps:
+	@bash .ci/install-system-deps ee
+
+ee: ee-deps venv
+	rm -rf .build/dist
+	$(MAKE) --no-print-directory build
+	$(EE_PY) -m ee.image $(EE_ARGS)
+
+ee-test: ee-deps link
+	$(EE_PY) -m ee.job $(EE_TEST_ARGS)
+
 # ansible-lint (profile production, .ansible-lint) on roles and playbooks, offline: this
 # collection through the link, ngine_io.cloudstack (playbooks/zone.yml) from a test-only copy.
-TEST_COLLECTIONS := $(ROOT)/.build/test-collections
 lint: link
-	@bash .ci/ngine-io-collection $(PY) >/dev/null
-	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/.build/link:$(TEST_COLLECTIONS) ansible-lint --offline roles playbooks
+	test_collections=$$(bash .ci/ngine-io-collection $(PY)) && \
+	  ANSIBLE_COLLECTIONS_PATH=$(ROOT)/.build/link:$$test_collections ansible-lint --offline roles playbooks
 
 # ansible-doc of every module, filter and role into .build/docs (not committed); docs/index.md
 # links the hand-written pages.

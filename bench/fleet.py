@@ -194,7 +194,7 @@ def measure_fleet(size, workdir, sweep=False):
     lab.create(start_ovs=True)
     try:
         inventory = lab.write_inventory(
-            os.path.join(workdir, 'inventory%d.yml' % size), PYTHON,
+            os.path.join(workdir, 'inventory%d.yml' % size),
             dict((h.name, dict(cloudstack_gre_networks=KEYS, cloudstack_gre_datapath_type='netdev'))
                  for h in lab.hosts))
         mesh = os.path.join(ROOT, 'playbooks', 'gre_mesh.yml')

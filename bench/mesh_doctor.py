@@ -22,7 +22,7 @@ import tempfile
 import time
 
 from testbed import Lab
-from testbed.ansible_cli import PYTHON, ansible, recap
+from testbed.ansible_cli import ansible, recap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -32,7 +32,7 @@ TARGET = 1.0
 
 
 def build(lab, work):
-    inventory = lab.write_mesh_inventory(os.path.join(work, 'inventory.yml'), PYTHON, KEYS)
+    inventory = lab.write_mesh_inventory(os.path.join(work, 'inventory.yml'), KEYS)
     proc = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
     if proc.returncode != 0:
         raise SystemExit('gre_mesh.yml failed:\n' + proc.stdout[-3000:] + proc.stderr[-3000:])

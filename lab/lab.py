@@ -2,13 +2,17 @@
 # Apache License 2.0 (see LICENSE)
 """``make lab``: three lab hosts, the collection's playbooks run over SSH, and the proof.
 
-    lab.py up      create the lab hosts, run playbooks/lab.yml, prove the result, write lab/out/
+    lab.py up      create 3 bare lab hosts (their own Debian root: python3 and sshd only), run
+                   playbooks/lab.yml, prove the result, write lab/out/
     lab.py up --hosts 32 --networks 8
-                   a fleet: hosts that only carry the GRE mesh (OVS started by the testbed, no
-                   DPDK or cloudbr), playbooks/gre_mesh.yml over them, pings on a sample
+                   a fleet: hosts that only carry the GRE mesh (they share the machine's /usr, for
+                   memory; OVS started by the testbed, no DPDK or cloudbr), playbooks/gre_mesh.yml
+                   over them, pings on a sample
     lab.py down    remove everything the lab created (processes by pid, namespaces, lab/run)
 
-What it proves, in order: every "VM" pair inside a guest network pings and nothing crosses
+What it proves, in order: kvm_host.yml makes the bare hosts ready (it installs Open vSwitch and the
+Python libraries the modules import, from Debian's mirror through the lab's package proxy, and the
+modules run with each host's /usr/bin/python3); every "VM" pair inside a guest network pings and nothing crosses
 between networks; the underlay carries GRE with each network's key; a second run changes
 nothing; after a tunnel port is deleted and a bridge setting is changed behind the playbooks'
 back, a run repairs exactly those two; CloudStack's agent, replayed on every host, finds every
@@ -32,6 +36,7 @@ import time
 from testbed import Lab, TestbedError
 from testbed.agent import AgentReplay, replay_mesh
 from testbed.lab import check_capacity
+from testbed.rootfs import mirror_hosts
 from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import (
     mesh_dot,
@@ -104,8 +109,10 @@ def changed_events(events):
     return [e for e in events if e['changed'] and e['status'] == 'ok']
 
 
-def dpdk_available():
-    return os.access(VSWITCHD_DPDK, os.X_OK) and os.path.exists(NR_HUGEPAGES)
+def dpdk_available(bare=False):
+    """OVS-DPDK needs hugepages; a shared-/usr host also the machine's DPDK build (a bare host
+    installs openvswitch-switch-dpdk itself)."""
+    return (bare or os.access(VSWITCHD_DPDK, os.X_OK)) and os.path.exists(NR_HUGEPAGES)
 
 
 def save_hugepages():
@@ -136,14 +143,18 @@ def host_vars(lab, dpdk_host):
         )
         if host is dpdk_host:
             # OVS-DPDK on this one host, sized for this machine (2 MiB pages, 1 GiB in all; the
-            # DPDK build started directly, as hosts without the kernel module need).
-            hvars.update(cloudstack_dpdk_enabled=True, openvswitch_install=False,
+            # DPDK build started directly, as hosts without the kernel module need). A bare host
+            # gets openvswitch-switch-dpdk from the openvswitch role; a host sharing the
+            # machine's /usr runs the machine's DPDK build.
+            hvars.update(cloudstack_dpdk_enabled=True,
                          dpdk_hugepages=DPDK_PAGES, dpdk_socket_mem='256',
                          dpdk_lcore_cpus='0', dpdk_pmd_cpus='1',
                          dpdk_extra='--file-prefix=%s --no-pci' % lab.prefix,
                          dpdk_vhost_sock_dir='vhu', dpdk_hugetlbfs_mount='/run/hugepages',
-                         dpdk_ovs_run_dir='/run/openvswitch', dpdk_restart='direct',
-                         dpdk_vswitchd_binary=dpdk_vswitchd_link(RUN_DIR))
+                         dpdk_ovs_run_dir='/run/openvswitch', dpdk_restart='direct')
+            if not lab.bare:
+                hvars.update(openvswitch_install=False,
+                             dpdk_vswitchd_binary=dpdk_vswitchd_link(RUN_DIR))
         out[host.name] = hvars
     return out
 
@@ -241,6 +252,48 @@ def dpdk_check(host):
     return ('OVS-DPDK and vhost-user ports', ok, detail)
 
 
+def host_packages(host):
+    """(packages installed beyond the base, those installed by name, "python version ovsdbapp
+    ovs" as the host's /usr/bin/python3 sees them)."""
+    script = ("dpkg-query -W -f '${Package}\\n' | sort; echo ---; apt-mark showmanual | sort; "
+              "echo ---; /usr/bin/python3 -c 'import sys, importlib.metadata as m; "
+              "print(sys.executable, sys.version.split()[0], m.version(\"ovsdbapp\"), "
+              "m.version(\"ovs\"))'")
+    out = host.sh(script, check=False).stdout.split('---\n')
+    installed, manual = set(out[0].split()), set(out[1].split()) if len(out) > 1 else set()
+    base = host.lab.base
+    with open(os.path.join(base, 'var', 'lib', 'dpkg', 'status')) as handle:
+        base_pkgs = set(re.findall(r'^Package: (\S+)$', handle.read(), re.M))
+    added = sorted(installed - base_pkgs)
+    asked = sorted(p for p in manual & set(added))
+    words = out[2].split() if len(out) > 2 else []
+    python = ('%s (Python %s, ovsdbapp %s, ovs %s)' % tuple(words)) if len(words) == 4 else \
+        'no working /usr/bin/python3 with ovsdbapp'
+    return added, asked, python
+
+
+def bare_ready_check(lab, again):
+    """The row "bare host -> ready": what kvm_host.yml installed on each bare host, the Python
+    the modules ran with, that the second run changed nothing, and what the proxy fetched."""
+    parts = []
+    ok = not again
+    for host in lab.hosts:
+        added, asked, python = host_packages(host)
+        ok = ok and 'python3-ovsdbapp' in asked and any(p.startswith('openvswitch-switch')
+                                                        for p in asked)
+        parts.append('%s: %d packages installed (%s); modules ran with %s'
+                     % (host.name, len(added), ', '.join(asked), python))
+    stats = lab.proxy_stats()
+    fetched = stats.get('MISS', (0, 0))
+    cached = stats.get('HIT', (0, 0))
+    denied = stats.get('DENY', (0, 0))[0]
+    parts.append('second run: %d tasks changed' % len(again))
+    parts.append('package proxy: %d files (%.1f MiB) fetched from the mirror, %d (%.1f MiB) from '
+                 'the cache, %d refused' % (fetched[0], fetched[1] / 1048576.0, cached[0],
+                                            cached[1] / 1048576.0, denied))
+    return ('bare host \u2192 ready', ok, '; '.join(parts))
+
+
 def doctor_step(lab, step):
     """The mesh doctor (playbooks/mesh_doctor.yml, read-only): clean on the lab's mesh; three
     faults made behind the playbooks' back each reported with its fix; clean after gre_mesh.yml.
@@ -330,8 +383,9 @@ def draw_mesh(lab, tunnels, matrix, path_base, dpdk_host=None):
 
 def write_report(results, path):
     lines = ['# cloudstack.ovs lab report', '',
-             'Three lab hosts (network namespaces with their own OVS, /etc and sshd, reached '
-             'over SSH) prepared by `playbooks/lab.yml`.', '',
+             'Three lab hosts (network namespaces with their own OVS and sshd, reached over SSH; '
+             'bare by default: their own Debian root with python3 and sshd only) prepared by '
+             '`playbooks/lab.yml`.', '',
              '![GRE mesh](mesh.svg)', '', '## Summary', '',
              '| check | result | detail |', '| --- | --- | --- |']
     for name, ok, detail in results['checks']:
@@ -391,20 +445,31 @@ def up(args):
         restore_hugepages()
         old.destroy()
     os.makedirs(OUT_DIR, exist_ok=True)
-    lab = Lab(RUN_DIR, hosts=3)
-    step('creating 3 lab hosts (namespaces, own /etc and /run, sshd) as %s' % lab.prefix)
+    bare = not args.shared_usr
+    lab = Lab(RUN_DIR, hosts=3, bare=bare)
+    if bare:
+        step('creating 3 bare lab hosts as %s: their own root (overlay of the Debian base in %s: '
+             'python3 and sshd only; built once, then cached), namespaces, sshd; apt reaches '
+             'only the mirror (%s) through the lab\'s package proxy'
+             % (lab.prefix, lab.cache, ', '.join(mirror_hosts())))
+    else:
+        step('creating 3 lab hosts sharing the machine\'s /usr (namespaces, own /etc and /run, '
+             'sshd) as %s' % lab.prefix)
     lab.create(start_ovs=False)
-    dpdk_host = lab.hosts[0] if (dpdk_available() and not args.no_dpdk) else None
+    dpdk_host = lab.hosts[0] if (dpdk_available(bare) and not args.no_dpdk) else None
     if dpdk_host is not None:
         save_hugepages()
-    lab.write_inventory(INVENTORY, PYTHON, host_vars(lab, dpdk_host))
+    lab.write_inventory(INVENTORY, host_vars(lab, dpdk_host))
     step('inventory written to %s (hosts reached over SSH)' % os.path.relpath(INVENTORY, ROOT))
     checks = []
 
     step('running playbooks/lab.yml (kvm_host.yml, gre_mesh.yml%s)'
          % (', lab_dpdk.yml: OVS-DPDK on %s' % dpdk_host.name if dpdk_host else ''))
+    first_started = time.monotonic()
     first = run_playbook('lab.yml')
-    checks.append(('first run', True, '%d tasks changed' % len(changed_events(first))))
+    first_time = time.monotonic() - first_started
+    checks.append(('first run', True, '%d tasks changed in %.0f s'
+                   % (len(changed_events(first)), first_time)))
 
     if dpdk_host is not None:
         checks.append(dpdk_check(dpdk_host))
@@ -432,6 +497,8 @@ def up(args):
     checks.append(('idempotent second run', not again,
                    '%d tasks changed%s' % (len(again), (': ' + ', '.join(
                        '%s/%s' % (e['host'], e['task']) for e in again)) if again else '')))
+    if lab.bare:
+        checks.append(bare_ready_check(lab, again))
 
     victim = lab.hosts[0]
     port = 't%d-%d-%d' % (NETWORKS[0], victim.host_id, lab.hosts[1].host_id)
@@ -511,10 +578,11 @@ def fleet_up(args):
         old.destroy()
     keys = list(range(1001, 1001 + args.networks))
     lab = Lab(RUN_DIR, hosts=args.hosts)
-    step('creating %d mesh-only lab hosts (namespaces, own /etc and /run, sshd, OVS) as %s; '
+    step('creating %d mesh-only lab hosts sharing the machine\'s /usr, for memory (namespaces, own '
+         '/etc and /run, sshd, OVS) as %s; '
          'estimated %d MiB' % (args.hosts, lab.prefix, needed))
     lab.create(start_ovs=True)
-    lab.write_inventory(INVENTORY, PYTHON, dict(
+    lab.write_inventory(INVENTORY, dict(
         (h.name, dict(cloudstack_gre_networks=keys, cloudstack_gre_datapath_type='netdev'))
         for h in lab.hosts))
     forks = str(min(args.hosts, 32))
@@ -599,6 +667,8 @@ def main():
     sub = parser.add_subparsers(dest='command', required=True)
     p_up = sub.add_parser('up', help='create the lab and prove the setup')
     p_up.add_argument('--no-dpdk', action='store_true', help='leave OVS-DPDK out')
+    p_up.add_argument('--shared-usr', action='store_true',
+                      help='hosts share the machine\'s /usr instead of a bare root of their own')
     p_up.add_argument('--hosts', type=int, default=3,
                       help='lab hosts (default 3: the full story; more: a mesh-only fleet)')
     p_up.add_argument('--networks', type=int, default=len(NETWORKS),

@@ -33,6 +33,7 @@ options:
     type: str
     choices: [get, post]
     default: get
+    version_added: 0.2.0
   api_timeout:
     description:
       - Seconds for one request and its whole answer (not for each read of it) - a server that
@@ -51,16 +52,19 @@ options:
         the CA bundle of the Python C(requests) library is used (or the file named by
         E(REQUESTS_CA_BUNDLE)).
     type: str
+    version_added: 0.2.0
   validate_certs:
     description:
       - If V(false), the management server's TLS certificate is not verified. Only for a
         server you control, for example a new zone with a self-signed certificate; giving its
         certificate in O(api_verify_ssl_cert) is safer.
-      - If not given, the E(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY) environment variable is used
-        with the meaning the C(cs) library gives it (a true value turns verification off),
-        then V(true).
+      - If not given, the value of the E(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY) environment
+        variable is used, then V(true). As in C(ngine_io.cloudstack), the variable's value is
+        this option's value, whatever its name suggests - V(false) turns verification off,
+        V(true) keeps it on; prefer this option to the variable.
     type: bool
     default: true
+    version_added: 0.2.0
 requirements:
   - cs (the Python library, on the host that runs the module; tested with 3.4.1)
 notes:

@@ -35,6 +35,7 @@ options:
       - Modules that only read (M(cloudstack.ovs.ovs_info)) ignore it.
     type: bool
     default: true
+    version_added: 0.2.0
   ssl_private_key:
     description:
       - Private key file for an C(ssl:) O(db).

@@ -32,8 +32,6 @@ import warnings
 from contextlib import contextmanager
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
-from ansible.module_utils.errors import AnsibleFallbackNotFound
-from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError, ParamError
 
@@ -57,20 +55,13 @@ else:
 # How long to wait for an asynchronous job, and how often to ask queryAsyncJobResult.
 JOB_WAIT = 600
 JOB_POLL_INTERVAL = 1.0
-# cs's variable for "do not verify TLS certificates" (read_config's dangerous_no_tls_verify).
+# validate_certs' variable. Read as ngine_io.cloudstack reads it (its value is validate_certs:
+# false turns verification off), not as its name and cs's read_config suggest, so that one
+# environment means the same to the modules of both collections.
 NO_TLS_VERIFY_ENV = 'CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY'
 # The ssl module raises errors whose text names the problem; requests wraps them in errors whose
 # text carries the whole request URL (with its apiKey and signature for GET requests).
 _PLAIN_ERROR_MODULES = ('builtins', 'ssl', 'socket')
-
-
-def _validate_certs_fallback():
-    """validate_certs from CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY, as cs reads that variable: a true
-    value turns verification off."""
-    value = os.environ.get(NO_TLS_VERIFY_ENV)
-    if value is None or value.strip() == '':
-        raise AnsibleFallbackNotFound
-    return value.strip().lower() not in BOOLEANS_TRUE
 
 
 def cloudstack_argument_spec():
@@ -85,7 +76,7 @@ def cloudstack_argument_spec():
                              fallback=(env_fallback, ['CLOUDSTACK_METHOD'])),
         api_timeout=dict(type='int', default=10, fallback=(env_fallback, ['CLOUDSTACK_TIMEOUT'])),
         api_verify_ssl_cert=dict(type='str', fallback=(env_fallback, ['CLOUDSTACK_VERIFY'])),
-        validate_certs=dict(type='bool', default=True, fallback=(_validate_certs_fallback, [])),
+        validate_certs=dict(type='bool', default=True, fallback=(env_fallback, [NO_TLS_VERIFY_ENV])),
     )
 
 

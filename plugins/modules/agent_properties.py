@@ -142,12 +142,14 @@ target:
   returned: always
   type: str
   sample: /srv/cloudstack/agent.properties
+  version_added: 0.2.0
 removed_temp_files:
   description: Temporary files of an interrupted earlier run that were removed.
   returned: always
   type: list
   elements: str
   sample: [/etc/cloudstack/agent/.agent.properties.x1y2z3_a.tmp]
+  version_added: 0.2.0
 backup_file:
   description: The copy of the old file, when O(backup) made one.
   returned: changed and backup requested

@@ -55,7 +55,6 @@ extends_documentation_fragment:
   - cloudstack.ovs.attributes.info_module
   - cloudstack.ovs.ovsdb
 requirements:
-  - ovsdbapp (on the managed host)
   - ovs-ofctl (Open vSwitch), ip (iproute2, with C(-j))
 notes:
   - Every ovs-ofctl call and every control command is bounded by O(timeout) seconds; up to six of

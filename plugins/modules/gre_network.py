@@ -106,8 +106,8 @@ options:
         CloudStack itself cannot do any more on Python 3 agents (its C(ovstunnel.py
         destroy_tunnel) always fails); use it when the inventory is known to be complete.
       - V(none) removes no tunnel.
-      - The booleans of earlier releases still work - V(true) means V(ours), V(false) means
-        V(none).
+      - V(ours), V(all_stale) and V(none) are new in 0.2.0. The booleans of 0.1.0 still work -
+        V(true) means V(ours), V(false) means V(none).
       - Every tunnel left alone is listed with the reason in RV(changes) (C(ports_left_alone))
         and in the diff; it is still set C(protected) (STP is off on these bridges).
     type: raw
@@ -152,7 +152,6 @@ attributes:
   diff_mode:
     description: Per network, the bridge markers, tunnels and flows before and after.
 requirements:
-  - ovsdbapp (on the managed host)
   - ovs-ofctl (Open vSwitch) when O(flows=true)
 notes:
   - A new tunnel port's ofport is assigned by ovs-vswitchd; the module waits for it (up to O(timeout))

@@ -95,4 +95,4 @@ def second_lab(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def lab_inventory(lab):
-    return lab.write_inventory(os.path.join(lab.dir, 'inventory.yml'), PYTHON)
+    return lab.write_inventory(os.path.join(lab.dir, 'inventory.yml'))

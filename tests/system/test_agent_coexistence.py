@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import PYTHON, ansible, recap, run_module
+from conftest import ansible, recap, run_module
 from testbed.agent import AgentReplay, replay_mesh
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
@@ -39,7 +39,7 @@ def mesh_args(lab, host, **extra):
 
 
 def run_playbook(lab, directory):
-    inventory = lab.write_mesh_inventory(str(directory / 'inventory.yml'), PYTHON, KEYS)
+    inventory = lab.write_mesh_inventory(str(directory / 'inventory.yml'), KEYS)
     proc = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return dict((name, counts['changed']) for name, counts in recap(proc.stdout).items())

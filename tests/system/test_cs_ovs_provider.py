@@ -296,14 +296,17 @@ def test_tls_certificate_as_ca_file(fake_tls):
                              '(got /nonexistent.pem)')
 
 
-def test_tls_environment_variable_as_cs_reads_it(fake_tls, monkeypatch):
-    monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', 'true')
-    assert run_module('cs_ovs_provider', provider_args(fake_tls))['changed'] is True
+def test_tls_environment_variable_as_ngine_io_reads_it(fake_tls, monkeypatch):
+    # ngine_io.cloudstack hands the variable's value to validate_certs: false turns it off.
     monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', 'false')
+    result = run_module('cs_ovs_provider', provider_args(fake_tls))
+    assert result['changed'] is True, result
+    assert 'validate_certs is false' in json.dumps(result.get('warnings')), result
+    monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', 'true')
     result = run_module('cs_ovs_provider', provider_args(fake_tls))
     assert result['failed'] is True and 'TLS certificate not accepted' in result['msg']
     # An explicit option wins over the variable.
-    monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', 'true')
+    monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', 'false')
     result = run_module('cs_ovs_provider', provider_args(fake_tls, validate_certs=True))
     assert result['failed'] is True and 'TLS certificate not accepted' in result['msg']
 

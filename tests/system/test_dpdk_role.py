@@ -14,7 +14,7 @@ import os
 import pytest
 import yaml
 
-from conftest import PYTHON, ansible, recap, run_module
+from conftest import ansible, recap, run_module
 from dpdk_env import NR_HUGEPAGES, PAGES, SOCKET_MEM, require_dpdk_binary
 from testbed import Lab, wait_for
 from testbed.ovs import dpdk_vswitchd_link
@@ -64,7 +64,7 @@ def run_play(lab, name, role_vars, *flags):
     path = os.path.join(lab.dir, name + '.yml')
     with open(path, 'w') as handle:
         yaml.safe_dump(play(**role_vars), handle, sort_keys=False)
-    inventory = lab.write_inventory(os.path.join(lab.dir, 'inventory.yml'), PYTHON)
+    inventory = lab.write_inventory(os.path.join(lab.dir, 'inventory.yml'))
     return ansible('ansible-playbook', '-i', inventory, path, *flags, timeout=600)
 
 
@@ -173,7 +173,7 @@ def test_1g_pages_go_on_the_grub_command_line(dpdk_lab):
     path = os.path.join(lab.dir, 'grub.yml')
     with open(path, 'w') as handle:
         yaml.safe_dump(tasks, handle, sort_keys=False)
-    inventory = lab.write_inventory(os.path.join(lab.dir, 'inventory.yml'), PYTHON)
+    inventory = lab.write_inventory(os.path.join(lab.dir, 'inventory.yml'))
 
     proc = ansible('ansible-playbook', '-i', inventory, path)
     assert proc.returncode == 0, proc.stdout[-3000:]

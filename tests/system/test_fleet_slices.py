@@ -51,7 +51,7 @@ def fleet(tmp_path_factory):
     lab = Lab(str(tmp_path_factory.mktemp('fleet')), hosts=6).create(start_ovs=True)
     try:
         inventory = lab.write_inventory(str(tmp_path_factory.mktemp('fleet-inv') / 'inventory.yml'),
-                                        PYTHON, host_vars(lab))
+                                        host_vars(lab))
         yield lab, inventory
     finally:
         lab.destroy()
@@ -78,7 +78,7 @@ def single(fleet):
 
 def pared_down(lab, hosts, path):
     """The inventory AWX gives a job slice: only the slice's hosts (group variables kept)."""
-    inventory = lab.inventory(PYTHON, host_vars(lab))
+    inventory = lab.inventory(host_vars(lab))
     group = inventory['all']['children']['kvm_hosts']
     group['hosts'] = dict((n, v) for n, v in group['hosts'].items() if n in hosts)
     with open(path, 'w') as handle:

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import PYTHON, ansible, run_module
+from conftest import ansible, run_module
 
 KEYS = (1001, 1002)
 # VM addresses: network 1001 -> 203.0.113.1<host>, network 1002 -> 203.0.113.2<host>.
@@ -66,7 +66,7 @@ def lines(proc):
 def mesh(lab, tmp_path_factory):
     """The underlay on OVS, the mesh from the playbook over SSH, one VM per host and network."""
     inventory = lab.write_mesh_inventory(
-        str(tmp_path_factory.mktemp('gre') / 'inventory.yml'), PYTHON, KEYS)
+        str(tmp_path_factory.mktemp('gre') / 'inventory.yml'), KEYS)
     first = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
     assert first.returncode == 0, first.stdout + first.stderr
     second = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')

@@ -16,7 +16,7 @@ import shlex
 
 import pytest
 
-from conftest import PYTHON, ansible
+from conftest import ansible
 
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
@@ -69,7 +69,7 @@ def agent_warnings(lab):
 def doctor(lab, tmp_path_factory):
     """The mesh from gre_mesh.yml, the underlay on cloudbr0, a VM per host and network."""
     work = tmp_path_factory.mktemp('doctor')
-    inventory = lab.write_mesh_inventory(str(work / 'inventory.yml'), PYTHON, KEYS)
+    inventory = lab.write_mesh_inventory(str(work / 'inventory.yml'), KEYS)
     built = ansible('ansible-playbook', '-i', inventory, 'playbooks/gre_mesh.yml')
     assert built.returncode == 0, built.stdout + built.stderr
     # The tunnel endpoint on an OVS bridge, as the cloudbr role leaves it.

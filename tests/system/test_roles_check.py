@@ -109,6 +109,38 @@ def test_openvswitch_variable_selection(workdir, family, major, dpdk, packages, 
                           systemd=os.path.isdir('/run/systemd/system'))
 
 
+@pytest.mark.parametrize('family,major,source,packages', [
+    ('Debian', '12', 'packages', ['python3-ovsdbapp', 'python3-openvswitch', 'python3-libvirt']),
+    ('Debian', '24', 'packages', ['python3-ovsdbapp', 'python3-openvswitch', 'python3-libvirt']),
+    ('Debian', '22', 'venv', ['python3-venv', 'python3-pip', 'python3-libvirt']),
+    ('RedHat', '9', 'venv', ['python3', 'python3-pip', 'python3-libvirt']),
+    ('RedHat', '8', 'venv', ['python3.12', 'python3.12-pip', 'libvirt-devel', 'gcc',
+                             'python3.12-devel', 'pkgconf-pkg-config']),
+])
+def test_openvswitch_python_libraries_per_os(workdir, family, major, source, packages):
+    """Where the modules' Python libraries come from, per OS (docs/host-requirements.md), in
+    check mode: OS packages, or a virtual environment with what it is made from."""
+    tasks = fake_facts(os_family=family, distribution_major_version=major, service_mgr='systemd',
+                       pkg_mgr='dnf' if family == 'RedHat' else 'apt')
+    tasks += '''    - name: Run the role for the Python libraries only
+      ansible.builtin.include_role:
+        name: cloudstack.ovs.openvswitch
+      vars:
+        openvswitch_install: false
+        openvswitch_start: false
+        openvswitch_python_libs: true
+        openvswitch_python_libvirt: true
+        openvswitch_python_venv: "{{ work }}/venv"
+'''
+    rc, output, result = run_play(workdir, tasks + WRITE_OUT % (
+        "dict(source=openvswitch_python_from, packages=openvswitch_python_os_packages "
+        "if openvswitch_python_from == 'packages' else openvswitch_default_python_venv_packages "
+        "+ openvswitch_default_python_libvirt_packages)"))
+    assert rc == 0, output
+    assert result == dict(source=source, packages=packages)
+    assert not os.path.exists(os.path.join(workdir, 'venv'))   # check mode made nothing
+
+
 def test_openvswitch_overrides_win(workdir):
     tasks = fake_facts(os_family='RedHat', distribution_major_version='9', service_mgr='systemd',
                        pkg_mgr='dnf')

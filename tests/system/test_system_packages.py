@@ -18,14 +18,20 @@ def _lines(cmd):
 
 
 def test_ci_package_list_is_bindeps_own_reading():
-    for profiles in ([], ['test'], ['test', 'dpdk'], ['libvirt']):
+    for profiles in ([], ['test'], ['test', 'dpdk'], ['libvirt'], ['host'], ['controller'],
+                     ['host', 'libvirt'], ['test', 'dpdk', 'controller', 'host', 'libvirt']):
         ours = _lines(['bash', '.ci/bindep-list'] + profiles)
         theirs = _lines([BINDEP, '-l', 'newline', '-f', 'bindep.txt'] + profiles)
         assert ours == theirs, profiles
     # The test machine's list carries what the README's commands and the testbed need.
-    test_machine = _lines(['bash', '.ci/bindep-list', 'test', 'dpdk'])
-    for name in ('make', 'git', 'python3-venv', 'openvswitch-switch-dpdk', 'qemu-system-x86'):
+    test_machine = _lines(['bash', '.ci/bindep-list', 'test', 'dpdk', 'controller', 'host',
+                           'libvirt'])
+    for name in ('make', 'git', 'python3-venv', 'openvswitch-switch-dpdk', 'qemu-system-x86',
+                 'debootstrap', 'python3-ovsdbapp', 'python3-openvswitch', 'python3-libvirt'):
         assert name in test_machine
+    # A host needs Open vSwitch and the modules' libraries, and nothing of the test machine.
+    host = _lines(['bash', '.ci/bindep-list', 'host'])
+    assert host == ['openvswitch-switch', 'python3-openvswitch', 'python3-ovsdbapp']
 
 
 def test_install_script_has_no_list_of_its_own():

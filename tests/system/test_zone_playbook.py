@@ -9,12 +9,14 @@ only (.ci/ngine-io-collection); they need the ``cs`` library (tests/requirements
 not a test against a live CloudStack: the fake answers in the API reference's shapes, and what
 it accepts is what these tests assume CloudStack accepts."""
 
+import json
 import os
 import subprocess
 import sys
 from urllib.parse import unquote
 
 import pytest
+import yaml
 
 
 from conftest import COLLECTIONS, ROOT, ansible
@@ -34,15 +36,42 @@ GUIDE_OVS_SERVICES = {
     'Connectivity': 'Ovs'}
 
 
-@pytest.fixture(scope='module')
-def collections_path():
+# ngine_io.cloudstack as users get it: the `ansible` package version that bundles it -> the
+# collection's version. 12.3.0 is the newest `ansible` for ansible-core 2.19 (Python 3.11
+# controllers), 14.5.0 the newest on PyPI, whose 3.3.0 is the newest 3.x a package registry has
+# (Galaxy is out of reach here). requirements.yml's range must hold both.
+NGINE_IO = {'12.3.0': '2.5.0', '14.5.0': '3.3.0'}
+
+
+def ngine_io_path(ansible_version):
     proc = subprocess.run(['bash', os.path.join(ROOT, '.ci', 'ngine-io-collection'),
-                           sys.executable], capture_output=True, text=True, timeout=600,
-                          check=False)
+                           sys.executable, ansible_version], capture_output=True, text=True,
+                          timeout=600, check=False)
     if proc.returncode != 0:
         pytest.fail('could not provide ngine_io.cloudstack for the test: %s' % proc.stderr)
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope='module', params=sorted(NGINE_IO), ids=lambda v: 'ngine_io-' + NGINE_IO[v])
+def collections_path(request):
+    path = ngine_io_path(request.param)
+    with open(os.path.join(path, 'ansible_collections', 'ngine_io', 'cloudstack',
+                           'MANIFEST.json')) as handle:
+        assert json.load(handle)['collection_info']['version'] == NGINE_IO[request.param]
     pytest.importorskip('cs', reason='the cs library (tests/requirements.txt) is not installed')
-    return COLLECTIONS + ':' + proc.stdout.strip()
+    return COLLECTIONS + ':' + path
+
+
+def test_requirements_range_holds_the_tested_versions():
+    """requirements.yml names a range that holds every ngine_io.cloudstack tested here, and not
+    3.1.0, the one release without the cs_* module names zone.yml uses."""
+    from ansible.galaxy.dependency_resolution.versioning import meets_requirements
+    with open(os.path.join(ROOT, 'requirements.yml')) as handle:
+        wanted = dict((c['name'], c['version']) for c in yaml.safe_load(handle)['collections'])
+    for version in NGINE_IO.values():
+        assert meets_requirements(version, wanted['ngine_io.cloudstack']), version
+    assert not meets_requirements('3.1.0', wanted['ngine_io.cloudstack'])
+    assert not meets_requirements('4.0.0', wanted['ngine_io.cloudstack'])
 
 
 def run_zone(collections_path, fake, *extra, **environment):
@@ -131,7 +160,8 @@ def test_converge_then_idempotent(collections_path, fake):
 
 def test_self_signed_management_server(collections_path, fake_tls):
     """The TLS options travel in the one module_defaults entry to the modules of both
-    collections, and CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY means the same to both."""
+    collections, and CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY means the same to both (its value is
+    validate_certs, as ngine_io.cloudstack reads it)."""
     refused = run_zone(collections_path, fake_tls)
     assert refused.returncode != 0
     assert 'certificate verify failed' in refused.stdout, refused.stdout
@@ -147,7 +177,7 @@ def test_self_signed_management_server(collections_path, fake_tls):
     # against the certificate as the CA, then unverified through the environment variable.
     for extra, environment in (
             (('-e', 'cloudstack_api_verify_ssl_cert=%s' % fake_tls.ca_file), {}),
-            ((), dict(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY='true'))):
+            ((), dict(CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY='false'))):
         fake_tls.calls[:] = []
         check = run_zone(collections_path, fake_tls, '--check', *extra, **environment)
         assert check.returncode == 0, check.stdout + check.stderr

@@ -3,13 +3,18 @@
 """Command line of the testbed (used by the molecule scenario's create/destroy playbooks).
 
     python -m testbed create DIR --inventory FILE [--hosts 3] [--networks 0] [--start-ovs]
-                             [--vars JSON]
+                             [--bare] [--vars JSON]
     python -m testbed memory DIR
     python -m testbed destroy DIR
 
 ``python`` is the venv's (``.venv/bin/python``): ``make venv`` puts ``tests/`` on its path (a
 ``.pth`` file), so ``testbed`` is a package wherever it runs. Without the venv:
 ``PYTHONPATH=tests python3 -m testbed ...`` from the repository.
+
+``--bare``: hosts with their own Debian root (python3 and sshd only; the base is built once and
+cached in ``$CSO_TESTBED_CACHE``, default /var/cache/cloudstack.ovs-testbed) that get everything
+else from the roles, through the lab's package proxy. Without it hosts share the machine's /usr.
+Either way the inventory names each host's own /usr/bin/python3.
 
 ``--networks N`` gives every host the GRE networks 1001..1000+N (``cloudstack_gre_networks``,
 userspace datapath) for ``playbooks/gre_mesh.yml``. A size that does not fit this machine's
@@ -34,8 +39,8 @@ def main(argv=None):
     create.add_argument('--networks', type=int, default=0,
                         help='GRE networks per host (1001..1000+N), full mesh')
     create.add_argument('--start-ovs', action='store_true')
-    create.add_argument('--python', default=sys.executable,
-                        help='ansible_python_interpreter of the hosts')
+    create.add_argument('--bare', action='store_true',
+                        help='hosts with their own Debian root (python3 and sshd only)')
     create.add_argument('--vars', default='{}', help='JSON: variables for every host')
     memory = sub.add_parser('memory', help="print each host's RSS and the lab's total")
     memory.add_argument('dir')
@@ -48,7 +53,8 @@ def main(argv=None):
         if old is not None:
             old.destroy()
         try:
-            lab = Lab(args.dir, hosts=args.hosts).create(start_ovs=args.start_ovs)
+            lab = Lab(args.dir, hosts=args.hosts, bare=args.bare).create(
+                start_ovs=args.start_ovs)
         except TestbedError as exc:
             print('testbed: %s' % exc, file=sys.stderr)
             return 2
@@ -56,8 +62,7 @@ def main(argv=None):
         if args.networks:
             host_vars = dict(dict(cloudstack_gre_networks=list(range(1001, 1001 + args.networks)),
                                   cloudstack_gre_datapath_type='netdev'), **host_vars)
-        lab.write_inventory(args.inventory, args.python,
-                            dict((h.name, host_vars) for h in lab.hosts))
+        lab.write_inventory(args.inventory, dict((h.name, host_vars) for h in lab.hosts))
         print(json.dumps(dict(prefix=lab.prefix, hosts=[h.name for h in lab.hosts],
                               inventory=os.path.abspath(args.inventory))))
         print('\n'.join(lab.memory_report()), file=sys.stderr)

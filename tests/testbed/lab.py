@@ -2,12 +2,28 @@
 # Apache License 2.0 (see LICENSE)
 """Lab hosts: small "KVM hosts" built from Linux namespaces, reachable over SSH.
 
+A lab host is either *bare* (the default of ``make lab``) or shares the machine's ``/usr``
+(fleets and most system tests, for memory and speed):
+
+* **bare**: its own root filesystem, a copy-on-write overlay whose lower layer is the cached
+  Debian base of ``rootfs.py`` (debootstrap minbase plus python3 and openssh-server, nothing
+  else) and whose upper layer is ``<dir>/kvmN/upper``. The host's processes (its sshd, and so
+  everything Ansible runs) are chrooted into it: ``/usr/bin/python3`` is the host's own, and a
+  package the roles install is installed into the host, by ``apt-get``, from Debian's mirror
+  through the lab's package proxy (``aptproxy.py``: the switch's 192.0.2.1:3142, only the
+  machine's Debian mirror, ``.deb`` files cached under the testbed cache). ``/proc`` and
+  ``/sys`` are mounted afresh (``/sys`` shows the host's own network devices), ``/dev`` is the
+  machine's (``/dev/net/tun`` for the userspace datapath, ``/dev/hugepages`` for DPDK) and
+  ``/run`` is ``<dir>/kvmN/run``. There is no init system: the base's ``policy-rc.d`` keeps
+  package scripts from starting services, and the openvswitch role starts OVS itself (ovs-ctl).
+* **shared /usr**: the machine's root, with the overlay and binds below.
+
 Each lab host is
 
 * a network namespace with two NICs: ``eth0`` on the management/underlay network
   192.0.2.0/24 and ``eth1`` on the guest/public network 198.51.100.0/24, plus a default route
   via 192.0.2.1, as a real host's NICs would be before ``cloudbr0``/``cloudbr1`` exist;
-* a mount and UTS namespace (its own hostname) in which ``/etc`` is an overlay (the host's
+* a mount and UTS namespace (its own hostname); with a shared ``/usr``, ``/etc`` is an overlay (the host's
   writes land in its own upper directory, the machine's ``/etc`` stays untouched) and ``/run``,
   ``/var/lib/openvswitch`` and ``/var/log/openvswitch`` are its own directories. So
   ``/etc/cloudstack``, ``/etc/openvswitch``, ``/var/run/openvswitch``, ``/etc/modprobe.d`` and
@@ -29,15 +45,24 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 
+from . import rootfs
+from .aptproxy import PORT as PROXY_PORT
 from .ovs import OvsInstance, VSWITCHD, require_tools
-from .proc import TestbedError, netns_pids, pid_alive, read_pid, remove_netns, run, wait_for
+from .proc import (TestbedError, kill_pids, netns_pids, pid_alive, read_pid, remove_netns, run,
+                   wait_for)
 
 MGMT_NET = '192.0.2.%d'
 GUEST_NET = '198.51.100.%d'
 GATEWAY_INDEX = 1
 SSHD = '/usr/sbin/sshd'
+# Every lab host runs modules with its own system Python, never the controller's.
+HOST_PYTHON = '/usr/bin/python3'
+# Inside a bare host: the sshd config and host key the lab writes into its upper layer.
+BARE_SSHD_CONFIG = '/etc/ssh/sshd_config.lab'
+BARE_HOST_KEY = '/etc/ssh/ssh_host_ed25519_key'
 # Host addresses are 192.0.2.(10 + index): one /24 holds 244 hosts.
 MAX_HOSTS = 244
 # What one lab host costs, measured (docs/testbed.md, "Fleet-sized labs"): keeper, sshd with
@@ -123,6 +148,7 @@ class LabHost(object):
         self.guest_ip = GUEST_NET % (10 + index)
         self.netns = '%s-%s' % (lab.prefix, self.name)
         self.root = os.path.join(lab.dir, self.name)
+        self.bare = lab.bare
         self.keeper_pid = state.get('keeper_pid')
         self.sshd_pid = state.get('sshd_pid')
         self.vms = state.get('vms', [])
@@ -135,7 +161,9 @@ class LabHost(object):
 
     @property
     def prefix(self):
-        return ['nsenter', '-t', str(self.keeper_pid or 0), '-m', '-n', '-u', '--']
+        # A bare host's processes also take the keeper's root (the host's own filesystem).
+        root = ['-r', '-w'] if self.bare else []
+        return ['nsenter', '-t', str(self.keeper_pid or 0), '-m', '-n', '-u'] + root + ['--']
 
     def run(self, *cmd, **kw):
         """Run a command on the host (its network, mount and UTS namespaces)."""
@@ -154,10 +182,13 @@ class LabHost(object):
     # ------------------------------------------------------------------ building it
 
     def create(self):
-        for sub in ('etc-upper', 'etc-work', 'run/openvswitch', 'run/sshd', 'var-lib-ovs',
-                    'var-log-ovs'):
+        subs = ('upper', 'work', 'root') if self.bare else ('etc-upper', 'etc-work', 'var-lib-ovs',
+                                                           'var-log-ovs')
+        for sub in subs + ('run/openvswitch', 'run/sshd'):
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
         os.chmod(os.path.join(self.root, 'run', 'sshd'), 0o755)
+        if self.bare:
+            self._seed_upper()
         run(['ip', 'netns', 'add', self.netns])
         self.lab.record()
         sw = self.lab.switch_ns
@@ -173,15 +204,30 @@ class LabHost(object):
 
         # The keeper holds the host's mount and UTS namespaces open; everything else on the host
         # is started with nsenter into the keeper's namespaces.
-        mounts = ' && '.join([
-            'mount -t overlay overlay -o lowerdir=/etc,upperdir={r}/etc-upper,workdir={r}/etc-work /etc',
-            'mount --bind {r}/run /run',
-            'mount --bind {r}/var-lib-ovs /var/lib/openvswitch',
-            'mount --bind {r}/var-log-ovs /var/log/openvswitch',
-            'hostname {name}',
-            'echo {name} > /etc/hostname',
-            'exec sleep infinity',
-        ]).format(r=self.root, name=self.name)
+        if self.bare:
+            # / is the overlay; the keeper chroots into it, and nsenter -r follows it there.
+            mounts = [
+                'mount -t overlay overlay -o lowerdir={base},upperdir={r}/upper,workdir={r}/work '
+                '{r}/root',
+                'mount -t proc proc {r}/root/proc',
+                'mount -t sysfs sysfs {r}/root/sys',
+                'mount --rbind /dev {r}/root/dev',
+                'mount --bind {r}/run {r}/root/run',
+                'hostname {name}',
+                'exec chroot {r}/root sleep infinity',
+            ]
+        else:
+            mounts = [
+                'mount -t overlay overlay -o lowerdir=/etc,upperdir={r}/etc-upper,'
+                'workdir={r}/etc-work /etc',
+                'mount --bind {r}/run /run',
+                'mount --bind {r}/var-lib-ovs /var/lib/openvswitch',
+                'mount --bind {r}/var-log-ovs /var/log/openvswitch',
+                'hostname {name}',
+                'echo {name} > /etc/hostname',
+                'exec sleep infinity',
+            ]
+        mounts = ' && '.join(mounts).format(r=self.root, name=self.name, base=self.lab.base)
         keeper = subprocess.Popen(
             ['ip', 'netns', 'exec', self.netns, 'unshare', '--mount', '--uts',
              '--propagation', 'private', 'sh', '-c', mounts],
@@ -200,10 +246,44 @@ class LabHost(object):
         wait_for(mounted, what='%s mount namespace' % self.name)
         self.start_sshd()
 
+    def _seed_upper(self):
+        """What a bare host has on top of the base before it starts: its name, the lab's SSH
+        key for root, sshd's config and host key, and apt's way to the mirror (the proxy)."""
+        ssh = self.lab.ssh_dir
+        upper = os.path.join(self.root, 'upper')
+
+        def put(path, text, mode=0o644):
+            full = os.path.join(upper, path.lstrip('/'))
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, 'w') as handle:
+                handle.write(text)
+            os.chmod(full, mode)
+
+        def read(name):
+            with open(os.path.join(ssh, name)) as handle:
+                return handle.read()
+
+        put('/etc/hostname', self.name + '\n')
+        put('/etc/hosts', '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost '
+            'ip6-loopback\n' % self.name)
+        put('/root/.ssh/authorized_keys', read('authorized_keys'), 0o600)
+        os.chmod(os.path.join(upper, 'root'), 0o700)
+        os.chmod(os.path.join(upper, 'root', '.ssh'), 0o700)
+        put(BARE_HOST_KEY, read('host_key'), 0o600)
+        put(BARE_SSHD_CONFIG, self.lab.sshd_config('.ssh/authorized_keys'))
+        put('/etc/apt/apt.conf.d/01cso-lab-proxy',
+            '// cloudstack.ovs lab: Debian\'s mirror through the lab\'s package proxy (the '
+            'switch)\nAcquire::http::Proxy "http://%s:%d";\n' % (MGMT_NET % GATEWAY_INDEX,
+                                                              PROXY_PORT))
+
     def start_sshd(self):
         ssh = self.lab.ssh_dir
-        self.run(SSHD, '-f', os.path.join(ssh, 'sshd_config'),
-                 '-o', 'PidFile=/run/sshd.pid', '-h', os.path.join(ssh, 'host_key'))
+        if self.bare:
+            self.run(SSHD, '-f', BARE_SSHD_CONFIG, '-o', 'PidFile=/run/sshd.pid',
+                     '-h', BARE_HOST_KEY)
+        else:
+            self.run(SSHD, '-f', os.path.join(ssh, 'sshd_config'),
+                     '-o', 'PidFile=/run/sshd.pid', '-h', os.path.join(ssh, 'host_key'))
         self.sshd_pid = wait_for(lambda: read_pid(self.path('/run/sshd.pid')),
                                  what='%s sshd pid file' % self.name)
         self.lab.record()
@@ -273,10 +353,15 @@ class LabHost(object):
 class Lab(object):
     """N lab hosts on one switch; see the module docstring."""
 
-    def __init__(self, directory, hosts=3, prefix=None, state=None):
+    def __init__(self, directory, hosts=3, prefix=None, state=None, bare=False, cache=None):
         self.dir = os.path.abspath(directory)
         state = state or {}
         self.prefix = state.get('prefix') or prefix or 'cso%s' % secrets.token_hex(3)
+        self.bare = state.get('bare', bare)
+        self.cache = state.get('cache') or (rootfs.cache_dir(cache) if self.bare else None)
+        self.base = state.get('base')
+        self.proxy_pid = state.get('proxy_pid')
+        self.python = HOST_PYTHON
         self.switch_ns = '%s-sw' % self.prefix
         self.ssh_dir = os.path.join(self.dir, 'ssh')
         self.created = state.get('created', False)
@@ -292,7 +377,8 @@ class Lab(object):
 
     def record(self):
         os.makedirs(self.dir, exist_ok=True)
-        state = dict(prefix=self.prefix, created=self.created,
+        state = dict(prefix=self.prefix, created=self.created, bare=self.bare, cache=self.cache,
+                     base=self.base, proxy_pid=self.proxy_pid,
                      hosts=dict((h.name, h.state()) for h in self.hosts))
         tmp = self.state_file + '.tmp'
         with open(tmp, 'w') as handle:
@@ -308,22 +394,33 @@ class Lab(object):
             return cls(directory, state=json.load(handle))
 
     def alive(self):
-        return self.created and all(pid_alive(h.keeper_pid) and pid_alive(h.sshd_pid)
+        return self.created and (not self.bare or pid_alive(self.proxy_pid)) and all(pid_alive(h.keeper_pid) and pid_alive(h.sshd_pid)
                                     for h in self.hosts)
 
     # ------------------------------------------------------------------ building
 
     def create(self, start_ovs=False):
+        """Build the lab. Bare hosts get Open vSwitch from the roles, so ``start_ovs`` is for
+        hosts that share the machine's /usr."""
         check_capacity(len(self.hosts), start_ovs)
-        require_tools()
-        for tool in (SSHD, '/usr/bin/nc'):
+        if self.bare and start_ovs:
+            raise TestbedError('bare lab hosts get Open vSwitch from the roles (kvm_host.yml); '
+                               'start_ovs is for hosts that share the machine\'s /usr')
+        if not self.bare:
+            require_tools()
+        for tool in ((SSHD,) if not self.bare else ()) + ('/usr/bin/nc',):
             if not os.access(tool, os.X_OK):
                 raise TestbedError('%s is not installed (run: bash .ci/install-system-deps)' % tool)
         os.makedirs(self.dir, exist_ok=True)
         self.record()
         try:
+            if self.bare:
+                self.base = rootfs.debian_base(self.cache)
+                self.record()
             self._create_ssh()
             self._create_switch()
+            if self.bare:
+                self._start_proxy()
             for host in self.hosts:
                 host.create()
                 if start_ovs:
@@ -346,23 +443,26 @@ class Lab(object):
             run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', host_key])
         shutil.copy(key + '.pub', os.path.join(self.ssh_dir, 'authorized_keys'))
         with open(os.path.join(self.ssh_dir, 'sshd_config'), 'w') as handle:
-            handle.write('\n'.join([
-                '# sshd of a cloudstack.ovs lab host (started inside the host\'s namespaces)',
-                'Port 22',
-                'ListenAddress 0.0.0.0',
-                'AuthorizedKeysFile %s' % os.path.join(self.ssh_dir, 'authorized_keys'),
-                'PermitRootLogin prohibit-password',
-                'PasswordAuthentication no',
-                'KbdInteractiveAuthentication no',
-                'UsePAM no',
-                'StrictModes no',
-                'UseDNS no',
-                'PrintMotd no',
-                'AcceptEnv LANG LC_*',
-                'Subsystem sftp internal-sftp',
-                'MaxStartups 50',
-                'MaxSessions 50',
-                '']))
+            handle.write(self.sshd_config(os.path.join(self.ssh_dir, 'authorized_keys')))
+
+    def sshd_config(self, authorized_keys):
+        return '\n'.join([
+            '# sshd of a cloudstack.ovs lab host (started inside the host\'s namespaces)',
+            'Port 22',
+            'ListenAddress 0.0.0.0',
+            'AuthorizedKeysFile %s' % authorized_keys,
+            'PermitRootLogin prohibit-password',
+            'PasswordAuthentication no',
+            'KbdInteractiveAuthentication no',
+            'UsePAM no',
+            'StrictModes no',
+            'UseDNS no',
+            'PrintMotd no',
+            'AcceptEnv LANG LC_*',
+            'Subsystem sftp internal-sftp',
+            'MaxStartups 50',
+            'MaxSessions 50',
+            ''])
 
     def _create_switch(self):
         sw = self.switch_ns
@@ -373,6 +473,53 @@ class Lab(object):
             run(['ip', '-n', sw, 'link', 'add', lan, 'type', 'bridge'])
             run(['ip', '-n', sw, 'addr', 'add', addr + '/24', 'dev', lan])
             run(['ip', '-n', sw, 'link', 'set', lan, 'up'])
+
+    @property
+    def proxy_log(self):
+        return os.path.join(self.dir, 'apt-proxy.log')
+
+    def _start_proxy(self):
+        """The package proxy (aptproxy.py) on the switch's 192.0.2.1:3142, in the machine's
+        namespace for its way out, allowing only the machine's Debian mirror hosts."""
+        pidfile = os.path.join(self.dir, 'apt-proxy.pid')
+        env = dict(os.environ)
+        tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env['PYTHONPATH'] = os.pathsep.join([tests] + [p for p in env.get('PYTHONPATH', '').split(
+            os.pathsep) if p])
+        with open(os.path.join(self.dir, 'apt-proxy.err'), 'w') as err:
+            proc = subprocess.Popen(
+                [sys.executable, '-m', 'testbed.aptproxy', '--netns', self.switch_ns,
+                 '--listen', '%s:%d' % (MGMT_NET % GATEWAY_INDEX, PROXY_PORT),
+                 '--cache', os.path.join(self.cache, 'apt'), '--log', self.proxy_log,
+                 '--pidfile', pidfile, '--allow'] + rootfs.mirror_hosts(),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env,
+                start_new_session=True)
+        self.proxy_pid = proc.pid
+        self.record()
+
+        def listening():
+            if proc.poll() is not None:
+                with open(os.path.join(self.dir, 'apt-proxy.err')) as handle:
+                    raise TestbedError('the lab\'s package proxy exited: %s' % handle.read())
+            return read_pid(pidfile) and self.switch_run(
+                'nc', '-z', '-w', '1', MGMT_NET % GATEWAY_INDEX, str(PROXY_PORT),
+                check=False).returncode == 0
+        wait_for(listening, what='the package proxy on %s:%d' % (MGMT_NET % GATEWAY_INDEX,
+                                                                 PROXY_PORT))
+
+    def proxy_stats(self):
+        """{'HIT'|'MISS'|'PASS'|'DENY': (requests, bytes)} from the package proxy's log."""
+        stats = {}
+        try:
+            with open(self.proxy_log) as handle:
+                for line in handle:
+                    words = line.split()
+                    if len(words) >= 5:
+                        count, size = stats.get(words[1], (0, 0))
+                        stats[words[1]] = (count + 1, size + int(words[3]))
+        except (OSError, ValueError):
+            pass
+        return stats
 
     def wait_ssh(self, timeout=30):
         for host in self.hosts:
@@ -397,8 +544,9 @@ class Lab(object):
         return run(['ssh'] + self.ssh_args() + ['root@' + host.mgmt_ip, command], check=check,
                    timeout=timeout)
 
-    def inventory(self, python, extra_host_vars=None):
-        """The inventory as a dict (write it with ``write_inventory``)."""
+    def inventory(self, extra_host_vars=None):
+        """The inventory as a dict (write it with ``write_inventory``). Modules run with each
+        host's own ``/usr/bin/python3`` (``HOST_PYTHON``), as on a real host."""
         hosts = {}
         for host in self.hosts:
             hvars = dict(ansible_host=host.mgmt_ip, cloudstack_host_id=host.host_id,
@@ -408,7 +556,7 @@ class Lab(object):
             hosts[host.name] = hvars
         ssh_common = ' '.join(a if ' ' not in a else '"%s"' % a for a in self.ssh_args()[2:])
         return {'all': {
-            'vars': dict(ansible_user='root', ansible_python_interpreter=python,
+            'vars': dict(ansible_user='root', ansible_python_interpreter=self.python,
                          ansible_ssh_private_key_file=os.path.join(self.ssh_dir, 'id_ed25519'),
                          ansible_ssh_common_args=ssh_common,
                          ansible_ssh_pipelining=True,
@@ -416,18 +564,18 @@ class Lab(object):
                          lab_switch_netns=self.switch_ns),
             'children': {'kvm_hosts': {'hosts': hosts}}}}
 
-    def write_inventory(self, path, python, extra_host_vars=None):
+    def write_inventory(self, path, extra_host_vars=None):
         import yaml
         with open(path, 'w') as handle:
             handle.write('# Generated by the cloudstack.ovs testbed for lab %s; not committed.\n'
                          % self.prefix)
-            yaml.safe_dump(self.inventory(python, extra_host_vars), handle, sort_keys=False)
+            yaml.safe_dump(self.inventory(extra_host_vars), handle, sort_keys=False)
         return path
 
-    def write_mesh_inventory(self, path, python, keys):
+    def write_mesh_inventory(self, path, keys):
         """An inventory for playbooks/gre_mesh.yml: every host carries the networks ``keys`` on
         the userspace datapath."""
-        return self.write_inventory(path, python, extra_host_vars=dict(
+        return self.write_inventory(path, extra_host_vars=dict(
             (host.name, dict(cloudstack_gre_networks=list(keys),
                              cloudstack_gre_datapath_type='netdev'))
             for host in self.hosts))
@@ -481,5 +629,6 @@ class Lab(object):
         """Kill every process in the lab's namespaces (by pid), delete them and the directory."""
         for host in self.hosts:
             host.destroy()
+        kill_pids([self.proxy_pid] if pid_alive(self.proxy_pid) else [])
         remove_netns([self.switch_ns])
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -8,7 +8,7 @@ import socket
 import ssl
 
 import pytest
-from ansible.module_utils.errors import AnsibleFallbackNotFound
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import cloudstack_api as api
 
@@ -32,26 +32,15 @@ def test_argument_spec_matches_ngine_io_names_and_environment():
     spec = api.cloudstack_argument_spec()
     assert sorted(spec) == ['api_http_method', 'api_key', 'api_secret', 'api_timeout', 'api_url',
                             'api_verify_ssl_cert', 'validate_certs']
-    env = dict((name, o['fallback'][1]) for name, o in spec.items()
-               if o['fallback'][0] is not api._validate_certs_fallback)
+    assert all(o['fallback'][0] is env_fallback for o in spec.values())
+    env = dict((name, o['fallback'][1]) for name, o in spec.items())
+    # CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY's value is validate_certs, as in ngine_io.cloudstack.
     assert env == dict(api_url=['CLOUDSTACK_ENDPOINT'], api_key=['CLOUDSTACK_KEY'],
                        api_secret=['CLOUDSTACK_SECRET'], api_http_method=['CLOUDSTACK_METHOD'],
-                       api_timeout=['CLOUDSTACK_TIMEOUT'], api_verify_ssl_cert=['CLOUDSTACK_VERIFY'])
+                       api_timeout=['CLOUDSTACK_TIMEOUT'], api_verify_ssl_cert=['CLOUDSTACK_VERIFY'],
+                       validate_certs=['CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY'])
     assert spec['api_key']['no_log'] and spec['api_secret']['no_log']
     assert spec['validate_certs']['default'] is True
-
-
-@pytest.mark.parametrize('value, validate', [('true', False), ('1', False), ('yes', False),
-                                             ('false', True), ('0', True), ('no', True)])
-def test_dangerous_no_tls_verify_read_as_cs_reads_it(monkeypatch, value, validate):
-    monkeypatch.setenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', value)
-    assert api._validate_certs_fallback() is validate
-
-
-def test_dangerous_no_tls_verify_unset(monkeypatch):
-    monkeypatch.delenv('CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY', raising=False)
-    with pytest.raises(AnsibleFallbackNotFound):
-        api._validate_certs_fallback()
 
 
 class FakeCs(object):
