@@ -9,12 +9,10 @@ is stopped by its pid. Defining QEMU domains needs no KVM and no virtlogd (nothi
 started), so nothing else is needed.
 """
 
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -79,26 +77,3 @@ def private_libvirtd():
         yield daemon
     finally:
         daemon.stop()
-
-
-def run_module(name, args, check_mode=False, diff=False, timeout=120):
-    """Run a collection module the way Ansible does (own process, JSON args file); return its result."""
-    payload = dict(args)
-    payload['_ansible_check_mode'] = check_mode
-    payload['_ansible_diff'] = diff
-    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
-        json.dump(dict(ANSIBLE_MODULE_ARGS=payload), handle)
-        path = handle.name
-    try:
-        env = dict(os.environ, PYTHONPATH=LINK)
-        proc = subprocess.run(
-            [sys.executable, '-m', 'ansible_collections.cloudstack.ovs.plugins.modules.%s' % name, path],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
-            check=False)
-    finally:
-        os.unlink(path)
-    try:
-        return json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError('module %s printed no JSON (rc %d): %s %s'
-                             % (name, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))

@@ -9,21 +9,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
+from conftest import run_module as run_collection_module
 from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
     as_dict,
     parse,
     plan,
     render,
 )
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LINK = os.path.join(ROOT, '.build', 'link')
-MODULE = os.path.join(ROOT, 'plugins', 'modules', 'agent_properties.py')
 
 SECRET = 'Tr0ub4dor&3-secret-value'
 
@@ -38,21 +34,8 @@ def workdir():
 
 
 def run_module(args, check=False, diff=True):
-    """Run the module as Ansible does (args file), return its JSON result."""
-    params = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
-        json.dump({'ANSIBLE_MODULE_ARGS': params}, handle)
-    try:
-        env = dict(os.environ, PYTHONPATH=LINK)
-        proc = subprocess.run([sys.executable, MODULE, handle.name], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
-                              check=False)
-    finally:
-        os.unlink(handle.name)
-    out = proc.stdout.decode()
-    result = json.loads(out[out.index('{'):])
-    result['_raw'] = out + proc.stderr.decode()
-    return result
+    """agent_properties as Ansible runs it; its result with ``_raw`` (all it printed)."""
+    return run_collection_module('agent_properties', args, check_mode=check, diff=diff, raw=True)
 
 
 def test_edit_keeps_owner_mode_and_replaces_atomically(workdir):

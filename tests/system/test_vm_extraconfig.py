@@ -16,8 +16,9 @@ import pytest
 
 libvirt = pytest.importorskip('libvirt')
 
+from conftest import run_module  # noqa: E402
 from libvirt_fixtures import (  # noqa: E402,F401 pylint: disable=unused-import
-    LINK, REPO, private_libvirtd, run_module)
+    LINK, REPO, private_libvirtd)
 
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
