@@ -198,10 +198,8 @@ def measure_fleet(size, workdir, sweep=False):
           flush=True)
     lab.create(start_ovs=True)
     try:
-        inventory = lab.write_inventory(
-            os.path.join(workdir, 'inventory%d.yml' % size),
-            dict((h.name, dict(cloudstack_gre_networks=KEYS, cloudstack_gre_datapath_type='netdev'))
-                 for h in lab.hosts))
+        inventory = lab.write_mesh_inventory(os.path.join(workdir, 'inventory%d.yml' % size),
+                                             KEYS)
         mesh = os.path.join(ROOT, 'playbooks', 'gre_mesh.yml')
         ping = ping_playbook(workdir)
         cold = run_playbook(ping, inventory, forks, workdir, 'warm-up ping')
