@@ -45,7 +45,7 @@ MODULES_PLAY = [{
                            'guest.network.device': 'cloudbr1'}}},
         {'name': 'A domain\'s extra configuration (libvirt test driver, check mode)',
          'cloudstack.ovs.vm_extraconfig': {'uri': 'test:///default', 'domain': 'test',
-                                            'extraconfig': SEED},
+                                           'extraconfig': SEED},
          # The test driver starts afresh in every process: each run plans the same change,
          # which the next task checks; it is not counted as a change of the host.
          'check_mode': True, 'register': 'extraconfig', 'changed_when': False},

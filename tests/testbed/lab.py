@@ -182,8 +182,8 @@ class LabHost(object):
     # ------------------------------------------------------------------ building it
 
     def create(self):
-        subs = ('upper', 'work', 'root') if self.bare else ('etc-upper', 'etc-work', 'var-lib-ovs',
-                                                           'var-log-ovs')
+        subs = (('upper', 'work', 'root') if self.bare
+                else ('etc-upper', 'etc-work', 'var-lib-ovs', 'var-log-ovs'))
         for sub in subs + ('run/openvswitch', 'run/sshd'):
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
         os.chmod(os.path.join(self.root, 'run', 'sshd'), 0o755)
@@ -273,8 +273,8 @@ class LabHost(object):
         put(BARE_SSHD_CONFIG, self.lab.sshd_config('.ssh/authorized_keys'))
         put('/etc/apt/apt.conf.d/01cso-lab-proxy',
             '// cloudstack.ovs lab: Debian\'s mirror through the lab\'s package proxy (the '
-            'switch)\nAcquire::http::Proxy "http://%s:%d";\n' % (MGMT_NET % GATEWAY_INDEX,
-                                                              PROXY_PORT))
+            'switch)\nAcquire::http::Proxy "http://%s:%d";\n'
+            % (MGMT_NET % GATEWAY_INDEX, PROXY_PORT))
 
     def start_sshd(self):
         ssh = self.lab.ssh_dir
@@ -394,8 +394,8 @@ class Lab(object):
             return cls(directory, state=json.load(handle))
 
     def alive(self):
-        return self.created and (not self.bare or pid_alive(self.proxy_pid)) and all(pid_alive(h.keeper_pid) and pid_alive(h.sshd_pid)
-                                    for h in self.hosts)
+        return (self.created and (not self.bare or pid_alive(self.proxy_pid))
+                and all(pid_alive(h.keeper_pid) and pid_alive(h.sshd_pid) for h in self.hosts))
 
     # ------------------------------------------------------------------ building
 
