@@ -55,10 +55,10 @@ copy: link
 	@cd $(COLL_COPY) && { [ -d .git ] || git init -q .; } && git add -A . >/dev/null
 
 lab: venv
-	$(PY) lab/lab.py up $(if $(HOSTS),--hosts $(HOSTS)) $(if $(NETWORKS),--networks $(NETWORKS))
+	PYTHONPATH=$(ANSIBLE_COLLECTIONS_PATH) $(PY) lab/lab.py up $(if $(HOSTS),--hosts $(HOSTS)) $(if $(NETWORKS),--networks $(NETWORKS))
 
 lab-down: link testbed-path
-	$(PY) lab/lab.py down
+	PYTHONPATH=$(ANSIBLE_COLLECTIONS_PATH) $(PY) lab/lab.py down
 
 test: venv
 	$(MAKE) sanity lint units system molecule

@@ -13,9 +13,9 @@ here = os.path.dirname(os.path.abspath(__file__))
 wheels = sorted(glob.glob(os.path.join(here, 'pip-*-py3-none-any.whl')))
 if not wheels:
     sys.exit('no pip wheel next to %s; run .ci/ansible-test-prep' % __file__)
-sys.path.insert(0, wheels[-1])
-
-from pip._internal.cli.main import main as pip_main  # noqa: E402  (needs the wheel on sys.path)
 
 args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
-sys.exit(pip_main(['install', '--find-links', here] + args))
+# pip runs from its own wheel (``python pip-<version>.whl/pip``, as pip documents), in place of
+# this process: nothing is added to sys.path here.
+pip = os.path.join(wheels[-1], 'pip')
+os.execv(sys.executable, [sys.executable, pip, 'install', '--find-links', here] + args)

@@ -38,7 +38,13 @@ import tempfile
 import time
 
 from testbed import Lab, OvsSwitch, TestbedError
-from testbed.ansible_cli import PYTHON, ansible_env
+from testbed.ansible_cli import (
+    PYTHON,
+    ansible,
+    read_task_events,
+    run_module,
+    task_events_env,
+)
 from testbed.lab import check_capacity, mem_available_mib
 from gre_mesh import RAW_TRANSACTION  # bench/gre_mesh.py, beside this script
 
@@ -69,11 +75,12 @@ def children_cpu():
 
 
 def playbook_env(forks, times_file, **extra):
-    return ansible_env(ANSIBLE_FORKS=str(forks), ANSIBLE_PIPELINING='True', **extra,
-                       ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'callback_plugins'),
-                       ANSIBLE_CALLBACKS_ENABLED='fleet_times',
-                       CLOUDSTACK_OVS_FLEET_TIMES=times_file,
-                       ANSIBLE_SSH_ARGS='-o ControlMaster=auto -o ControlPersist=300s')
+    """What the fleet's runs add to the testbed's Ansible environment."""
+    env = dict(ANSIBLE_FORKS=str(forks), ANSIBLE_PIPELINING='True',
+               ANSIBLE_SSH_ARGS='-o ControlMaster=auto -o ControlPersist=300s')
+    env.update(task_events_env(times_file))
+    env.update(extra)
+    return env
 
 
 def run_playbook(playbook, inventory, forks, workdir, what, allow_failed=False, **extra):
@@ -82,16 +89,14 @@ def run_playbook(playbook, inventory, forks, workdir, what, allow_failed=False, 
     if os.path.exists(times_file):
         os.unlink(times_file)
     cpu0, busy0, start = children_cpu(), machine_busy(), time.monotonic()
-    proc = subprocess.run([os.path.join(os.path.dirname(PYTHON), 'ansible-playbook'), '-i',
-                           inventory, playbook], capture_output=True, text=True, cwd=ROOT,
-                          env=playbook_env(forks, times_file, **extra), timeout=3600, check=False)
+    proc = ansible('ansible-playbook', '-i', inventory, playbook,
+                   env=playbook_env(forks, times_file, **extra), timeout=3600)
     wall, cpu = time.monotonic() - start, children_cpu() - cpu0
     busy = machine_busy() - busy0
     if proc.returncode != 0 and not (allow_failed and proc.returncode == 2):
         raise SystemExit('%s failed (rc=%d):\n%s\n%s'
                          % (what, proc.returncode, proc.stdout[-4000:], proc.stderr[-2000:]))
-    with open(times_file) as handle:
-        events = [json.loads(line) for line in handle if line.strip()]
+    events = read_task_events(times_file)
     # busy - cpu: mostly the lab hosts (sshd, the module processes, OVS), plus anything else
     # running on the machine at the time
     return dict(wall=wall, cpu=cpu, busy=busy, events=events)
@@ -193,10 +198,8 @@ def measure_fleet(size, workdir, sweep=False):
           flush=True)
     lab.create(start_ovs=True)
     try:
-        inventory = lab.write_inventory(
-            os.path.join(workdir, 'inventory%d.yml' % size),
-            dict((h.name, dict(cloudstack_gre_networks=KEYS, cloudstack_gre_datapath_type='netdev'))
-                 for h in lab.hosts))
+        inventory = lab.write_mesh_inventory(os.path.join(workdir, 'inventory%d.yml' % size),
+                                             KEYS)
         mesh = os.path.join(ROOT, 'playbooks', 'gre_mesh.yml')
         ping = ping_playbook(workdir)
         cold = run_playbook(ping, inventory, forks, workdir, 'warm-up ping')
@@ -261,17 +264,13 @@ def measure_ports(count):
                     networks=[dict(key=2001 + n, peers=[dict(host_id=p + 2, remote_ip=peer_ip(p))
                                                         for p in range(per_net)])
                               for n in range(PORT_NETWORKS)])
-        payload = json.dumps({'ANSIBLE_MODULE_ARGS': args})
         out = {}
         for label, changed in (('first', True), ('rerun', False)):
             start = time.monotonic()
-            proc = subprocess.run([PYTHON, '-m', 'ansible_collections.cloudstack.ovs.plugins.'
-                                   'modules.gre_network'], input=payload, capture_output=True,
-                                  text=True, env=ansible_env(), check=False, timeout=1800)
+            result = run_module('gre_network', args, timeout=1800)
             out[label] = time.monotonic() - start
-            result = json.loads(proc.stdout)
             if result.get('failed') or bool(result.get('changed')) != changed:
-                raise SystemExit('%d ports, %s: %s' % (count, label, proc.stdout[:1000]))
+                raise SystemExit('%d ports, %s: %s' % (count, label, json.dumps(result)[:1000]))
         made = sum(len(switch.ovs.vsctl('list-ports', 'OVSTunnel%d' % (2001 + n)).split())
                    for n in range(PORT_NETWORKS))
         if made != per_net * PORT_NETWORKS:

@@ -9,7 +9,7 @@ and pings between them, so the bridges learned remote MACs and the doctor traces
 Then ``playbooks/gre_mesh.yml`` (must change nothing) and ``playbooks/mesh_doctor.yml`` (must
 be clean) are run alternately, ROUNDS times each, with the same Ansible settings; the medians
 and their ratio are printed, with where the doctor's time goes (per task, from the
-``fleet_times`` callback). ``--rounds N`` changes the count. Run as root. Only documentation
+``task_events`` callback). ``--rounds N`` changes the count. Run as root. Only documentation
 addresses, inside the lab's own namespaces.
 """
 
@@ -22,7 +22,7 @@ import tempfile
 import time
 
 from testbed import Lab
-from testbed.ansible_cli import ansible, recap
+from testbed.ansible_cli import ansible, read_task_events, recap, task_events_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -45,8 +45,7 @@ def build(lab, work):
 
 
 def timed_playbook(inventory, playbook, times_file, *extra):
-    env = dict(ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'callback_plugins'),
-               ANSIBLE_CALLBACKS_ENABLED='fleet_times', CLOUDSTACK_OVS_FLEET_TIMES=times_file)
+    env = task_events_env(times_file)
     start = time.monotonic()
     proc = ansible('ansible-playbook', '-i', inventory, playbook, *extra, env=env)
     seconds = time.monotonic() - start
@@ -59,11 +58,9 @@ def timed_playbook(inventory, playbook, times_file, *extra):
 def task_times(times_file):
     """Per task action: the span from its first start to its last end (all hosts), seconds."""
     spans = {}
-    with open(times_file) as handle:
-        for line in handle:
-            event = json.loads(line)
-            first, last = spans.get(event['action'], (event['start'], event['end']))
-            spans[event['action']] = (min(first, event['start']), max(last, event['end']))
+    for event in read_task_events(times_file):
+        first, last = spans.get(event['action'], (event['start'], event['end']))
+        spans[event['action']] = (min(first, event['start']), max(last, event['end']))
     return dict((action, end - start) for action, (start, end) in spans.items())
 
 

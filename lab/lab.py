@@ -31,19 +31,20 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, '.build', 'link'))  # the collection (make link)
-
-# the testbed: tests/ is on the venv's path (make venv writes a .pth file naming it)
-from testbed import Lab, TestbedError  # noqa: E402
-from testbed.agent import AgentReplay, replay_mesh  # noqa: E402
-from testbed.lab import check_capacity  # noqa: E402
-from testbed.rootfs import mirror_hosts  # noqa: E402
-from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link  # noqa: E402
-from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import (  # noqa: E402
+# the testbed: tests/ is on the venv's path (make venv writes a .pth file naming it); the
+# collection: make lab runs this with PYTHONPATH naming .build/link (make link)
+from testbed import Lab, TestbedError
+from testbed.ansible_cli import read_task_events, task_events_env
+from testbed.agent import AgentReplay, replay_mesh
+from testbed.lab import check_capacity
+from testbed.rootfs import mirror_hosts
+from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import (
     mesh_dot,
 )
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 
 RUN_DIR = os.path.join(HERE, 'run')
 OUT_DIR = os.path.join(HERE, 'out')
@@ -78,9 +79,8 @@ class Step(object):
 
 def ansible_env():
     env = dict(os.environ)
+    env.update(task_events_env(EVENTS))
     env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'link'),
-               ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'callback_plugins'),
-               ANSIBLE_CALLBACKS_ENABLED='lab_events', CLOUDSTACK_OVS_LAB_EVENTS=EVENTS,
                ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_RETRY_FILES_ENABLED='False',
                ANSIBLE_FORCE_COLOR=env.get('ANSIBLE_FORCE_COLOR', '0'),
                ANSIBLE_PIPELINING='True', ANSIBLE_FORKS=env.get('ANSIBLE_FORKS', '5'))
@@ -96,10 +96,7 @@ def run_playbook(playbook, extra=()):
     print('$ ' + ' '.join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
           flush=True)
     proc = subprocess.run(cmd, env=ansible_env(), cwd=ROOT, check=False)
-    events = []
-    if os.path.exists(EVENTS):
-        with open(EVENTS) as handle:
-            events = [json.loads(line) for line in handle if line.strip()]
+    events = read_task_events(EVENTS)
     if proc.returncode != 0:
         raise TestbedError('ansible-playbook %s failed (rc=%d)' % (playbook, proc.returncode))
     return events

@@ -20,6 +20,11 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.cloudstack.ovs.plugins.filter.mesh_doctor import mesh_doctor_report
+from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_file import (
+    discard_temp,
+    fsync_directory,
+    write_temp,
+)
 
 ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='dict', required=True),
@@ -42,11 +47,16 @@ def write_file(path, content):
                 return False
     except (IOError, OSError):
         pass
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as handle:
-        handle.write(content)
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)
+    # A temporary file of its own next to it (two runs never share one), renamed over it.
+    fd, tmp = write_temp(path, content, encoding='utf-8')
+    try:
+        os.fchmod(fd, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        discard_temp(fd, tmp)
+        raise
+    os.close(fd)
+    fsync_directory(os.path.dirname(os.path.abspath(path)))
     return True
 
 

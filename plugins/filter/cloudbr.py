@@ -7,7 +7,8 @@ Pure functions, unit-tested in tests/unit/plugins/filter/test_cloudbr.py.
 
 import re
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
+from ansible_collections.cloudstack.ovs.plugins.plugin_utils.filter_errors import filter_errors
 
 
 def _routes_of(routes, dev, family):
@@ -59,6 +60,7 @@ def _route_cmd(route, dev):
     return cmd
 
 
+@filter_errors(named=True)
 def cloudbr_plan(ip_state, bridge, uplink, mac_from=None):
     """What moving ``uplink``'s addressing onto ``bridge`` takes, from ``ip -j`` output.
 
@@ -70,7 +72,7 @@ def cloudbr_plan(ip_state, bridge, uplink, mac_from=None):
     answer after the move), ``gateway4``/``gateway6``, ``dynamic`` and ``mac``.
     """
     if not isinstance(ip_state, dict) or 'addr' not in ip_state:
-        raise AnsibleFilterError('cloudbr_plan: expects the ip -j state dict (got %r)' % (ip_state,))
+        raise ParamError('expects the ip -j state dict (got %r)' % (ip_state,))
     links = ip_state.get('addr') or []
     routes = dict((fam, ip_state.get('route%d' % fam) or []) for fam in (4, 6))
     up_addrs = _addrs_of(links, uplink)

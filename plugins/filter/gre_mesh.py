@@ -16,18 +16,13 @@ tasks while ``set_fact`` and ``add_host`` change what it holds.
 import multiprocessing
 import os
 
-from ansible.errors import AnsibleFilterError
-
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_inventory import validate_mesh
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
+from ansible_collections.cloudstack.ovs.plugins.plugin_utils.filter_errors import filter_errors
 
 # (pid, mesh object, members) -> checked hosts by name; the mesh object is held so that its id
 # cannot be reused while cached.
 _CACHE = {}
-
-
-def _fail(msg):
-    raise AnsibleFilterError('gre_mesh_networks: %s' % msg)
 
 
 def _in_worker():
@@ -57,23 +52,21 @@ def _checked_mesh(hostvars, names):
     cached = _CACHE.get(key)
     if cached is not None and cached[0] is hostvars:
         return cached[1]
-    try:
-        mesh = dict((h['name'], h) for h in validate_mesh(names, _reader(hostvars)))
-    except ParamError as exc:
-        _fail(str(exc))
+    mesh = dict((h['name'], h) for h in validate_mesh(names, _reader(hostvars)))
     if _in_worker():
         _CACHE.clear()
         _CACHE[key] = (hostvars, mesh)
     return mesh
 
 
+@filter_errors(named=True)
 def gre_mesh_networks(hostvars, members, host):
     """``[{key, peers: [{host_id, remote_ip}]}]`` for ``host``: one entry per network it carries,
     its peers being the other ``members`` that carry the same key, in ``members`` order."""
     if not isinstance(members, (list, tuple)):
-        _fail('members must be a list of inventory host names, got %r' % (members,))
+        raise ParamError('members must be a list of inventory host names, got %r' % (members,))
     if host not in hostvars:
-        _fail('host %r is not among the hosts given (hostvars or cloudstack_gre_mesh_hosts)'
+        raise ParamError('host %r is not among the hosts given (hostvars or cloudstack_gre_mesh_hosts)'
               % (host,))
     names = list(members) if host in members else list(members) + [host]
     mesh = _checked_mesh(hostvars, names)

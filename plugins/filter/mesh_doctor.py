@@ -4,18 +4,14 @@
 ``plugins/filter/mesh_doctor_report.yml``; the analysis lives in ``module_utils/mesh_doctor.py``,
 the rendering in ``module_utils/mesh_report.py``)."""
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_doctor, mesh_report
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
+from ansible_collections.cloudstack.ovs.plugins.plugin_utils.filter_errors import filter_errors
 
 
+@filter_errors()
 def mesh_doctor_report(hosts, image='mesh.svg'):
     """Findings, pair matrix, Markdown report and DOT picture of the zone's GRE mesh."""
-    try:
-        result = mesh_doctor.diagnose(hosts)
-    except ParamError as exc:
-        raise AnsibleFilterError(str(exc))
+    result = mesh_doctor.diagnose(hosts)
     result['markdown'] = mesh_report.markdown(result, image=image)
     result['dot'] = mesh_report.picture(result)
     # JSON object keys are strings

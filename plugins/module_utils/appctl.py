@@ -16,7 +16,7 @@ import os
 import socket
 import time
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import OvsdbError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 
 
 class Appctl(object):

@@ -8,7 +8,7 @@ For calls that block without a timeout of their own (the OVS library's schema fe
 
 import threading
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import OvsdbError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 
 
 def bounded_call(func, timeout, message):

@@ -50,7 +50,7 @@ def plan_bridge(current, name, state='present', datapath_type=None, fail_mode=No
                 purge_external_ids=False):
     """The ``Plan`` for one bridge; its ``after`` is the bridge as the diff shows it.
 
-    ``current`` is the bridge as ``ovsdb_ops.bridge_data`` returns it, or ``None``. The values
+    ``current`` is the bridge as ``ovsdb_rows.bridge_data`` returns it, or ``None``. The values
     are checked already (``bridge_request``, or the caller's own names). Options left at
     ``None`` are not managed: an existing value stays as it is.
     """

@@ -23,9 +23,9 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.safe_xml import indent, parse_fragment
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    ParamError,
     check_element_depth,
     validate_abs_path,
 )

@@ -28,6 +28,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk import (
     validate_ovs_path,
     validate_tag,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
     map_ops,
@@ -35,7 +36,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    ParamError,
     check_text,
     normalize_map,
     validate_ifname,

@@ -59,6 +59,20 @@ class ParamError(ModuleError, ValueError):
         super(ParamError, self).__init__(msg, field=field)
 
 
+class OvsdbError(ModuleError):
+    """A failure talking to OVSDB or ovs-vswitchd (``changed``/``detail`` as ``ModuleError``)."""
+
+    def __init__(self, msg, changed=False, detail=None, retry=False):
+        super(OvsdbError, self).__init__(msg, changed=changed, detail=detail, retry=retry)
+
+
+class ConflictError(OvsdbError):
+    """The database changed between the read and the commit; nothing was committed."""
+
+    def __init__(self, msg, detail=None):
+        super(ConflictError, self).__init__(msg, detail=detail, retry=True)
+
+
 def fail(module, exc):
     """Fail the module with ``exc``'s message: the one fail path of every module."""
     msg = str(exc)

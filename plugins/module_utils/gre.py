@@ -8,12 +8,13 @@ Pure: nothing here talks to OVSDB or ovs-vswitchd. ``plan_networks`` compares th
 ovsdb ops and the diff of every network; ``plan_mesh`` wraps them in a ``MeshPlan`` and
 ``settle`` completes it from the interfaces and the installed flow tables: the flow
 replacements needed, the actions, the diff and the module's ``networks`` and ``changes``.
-``gre_converge.py`` does the reading and writing around it. The names, markers and flow tables
+``gre_network.py`` does the reading and writing around it. The names, markers and flow tables
 live in ``gre_names.py`` and ``gre_flows.py`` (imported from here too, as before).
 See docs/gre_network.md for what is mirrored from CloudStack and what is not, and why.
 """
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import plan_bridge
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     compare_flows,
     desired_flows,
@@ -42,7 +43,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     plan_map,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 # The op of a flow table to replace; not an ovsdb op: written through ovs-ofctl after the
 # transaction, when the tunnels have their ofports.

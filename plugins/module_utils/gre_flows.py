@@ -14,11 +14,11 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import (
     PORT_MOD_PROTOCOL,
     Ofctl,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import OvsdbError
 
 # Priority of CloudStack's split-horizon entries; everything else goes through NORMAL.
 SPLIT_HORIZON_PRIORITY = 1000

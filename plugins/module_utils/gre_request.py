@@ -10,15 +10,15 @@ is here once; a bad value raises ``ParamError`` naming the field and the value.
 
 import ipaddress
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     PURGE_CHOICES,
     PURGE_NONE,
     PURGE_OURS,
     default_bridge,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import default_rundir
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import ovs_rundir
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    ParamError,
     check_text,
     validate_ifname,
 )
@@ -221,5 +221,5 @@ def gre_request(params):
                 state=state, remove_foreign=remove_foreign,
                 datapath_type=params['datapath_type'],
                 flows=bool(params['flows']) and state == 'present',
-                rundir=params['ovs_rundir'] or default_rundir(params['db']),
+                rundir=ovs_rundir(params),
                 timeout=params['timeout'])

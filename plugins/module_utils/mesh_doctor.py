@@ -10,6 +10,7 @@ network; ``mesh_report`` renders them as the Markdown report and the mesh pictur
 """
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_request
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_findings import (
     ERROR,
     Findings,
@@ -22,7 +23,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_inventory impo
     UNDERLAY_VAR,
     check_mesh,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 LOCAL_IP_VAR = 'cloudstack_gre_local_ip'
 

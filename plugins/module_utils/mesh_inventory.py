@@ -10,6 +10,7 @@ x networks. The value rules are ``gre_request``'s (the ones ``gre_network`` appl
 Pure; standard library only.
 """
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
     KEY_MAX,
     KEY_MIN,
@@ -17,7 +18,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import 
     validate_ip,
     validate_key,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError, describe
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import describe
 
 NETWORKS_VAR = 'cloudstack_gre_networks'
 HOST_ID_VAR = 'cloudstack_host_id'

@@ -12,10 +12,8 @@ clear error naming the bridge.
 import os
 import signal
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    OvsdbError,
-    validate_db,
-)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import validate_db
 
 OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
 PORT_MOD_PROTOCOL = 'OpenFlow10'  # a port's no-flood flag exists in OpenFlow 1.0 only
@@ -28,6 +26,11 @@ def default_rundir(db):
     if kind == 'unix':
         return os.path.dirname(target)
     return DEFAULT_RUNDIR
+
+
+def ovs_rundir(params):
+    """The run directory of a module's ``ovs_rundir`` and ``db`` parameters."""
+    return params['ovs_rundir'] or default_rundir(params['db'])
 
 
 class Ofctl(object):

@@ -6,8 +6,9 @@ Modules use it in three steps:
 
 1. ``OvsdbSession(module)`` connects (or fails with a message naming ``db``) and
    ``snapshot()`` returns the current state as plain dicts;
-2. pure functions (``ovsdb_ops.py`` and the modules' own module_utils, none of which imports
-   ovsdbapp) turn that state and the parameters into a list of *ops* — small dicts such as
+2. pure functions (``ovsdb_ops.py``, ``ovsdb_rows.py`` and the modules' own module_utils, none
+   of which imports ovsdbapp) turn that state and the parameters into a list of *ops* — small
+   dicts such as
    ``{'op': 'set', 'table': 'Bridge', 'record': 'br0', 'column': 'fail_mode', 'value': 'secure'}``;
 3. ``session.apply(ops)`` runs every op in one OVSDB transaction (never in check mode).
 
@@ -20,12 +21,18 @@ Under faults (see ``docs/failure-modes.md``):
   the commit, and ovs-vswitchd applying the commit (``next_cfg`` -> ``cur_cfg``, as ovs-vsctl
   without ``--no-wait``) each get ``timeout`` seconds;
 * an error says whether the database took the change: "not committed" (``changed`` false),
-  "committed, ovs-vswitchd has not applied it" (``changed`` true) or "outcome unknown";
+  "committed, ovs-vswitchd has not applied it" (``changed`` true) or "outcome unknown" (sent,
+  or still being sent, when ``timeout`` ran out: the OVS library keeps private how much of a
+  request went out, so a large one cut off is "may have been committed" too);
 * writers take the OVSDB lock ``cloudstack_ovs`` before they read, so two runs of these modules
   are serialised; a plan is checked against the database when it is committed (the rows it read
-  must be unchanged, and ovsdbapp's commands ``verify`` the columns they rewrite, as ovs-vsctl
+  must be unchanged - read again only when the IDL's ``change_seqno`` says something moved since
+  the plan's read - and ovsdbapp's commands ``verify`` the columns they rewrite, as ovs-vsctl
   does). On a conflict nothing is committed and ``plan.run_module`` plans again from a
   fresh read.
+
+Only public names of ovsdbapp and the OVS library are used (``tests/unit/plugins/modules/
+test_module_spine.py`` checks it), so that an upgrade of either does not break this file.
 """
 
 import os
@@ -36,20 +43,26 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bounded_call import bounded_call
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    DEFAULT_DB,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (
     ConflictError,
     OvsdbError,
-    bridge_data,
+    ParamError,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
     describe_op,
+    summarize_ops,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
+    DEFAULT_DB,
+    validate_db,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_rows import (
+    bridge_data,
     interface_data,
     open_vswitch_data,
     ovs_view,
     plan_view,
-    summarize_ops,
-    validate_db,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 OVSDBAPP_IMPORT_ERROR = None
 # The library named when the import fails (ovsdbapp, or ovs: the OVS bindings it needs).
@@ -65,7 +78,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised through missing_required_lib
     OVSDBAPP_IMPORT_ERROR = traceback.format_exc()
     # ovsdbapp needs the OVS bindings: name the one that is missing.
-    OVSDB_MISSING_LIBRARY = 'ovs' if (exc.name or '').split('.', maxsplit=1)[0] == 'ovs' else 'ovsdbapp'
+    OVSDB_MISSING_LIBRARY = 'ovs' if (exc.name or '').partition('.')[0] == 'ovs' else 'ovsdbapp'
 else:
     class AddPortWithColumns(ovs_commands.AddPortCommand):
         """ovsdbapp's add_port that also sets columns of the new Port row as it is inserted.
@@ -98,14 +111,14 @@ else:
         """
 
         def __init__(self, session, ops, deadline):
-            super().__init__(session.api, session._conn, timeout=session.timeout)
+            super().__init__(session.api, session.connection, timeout=session.timeout)
             self.session = session
             self.ops = ops
             self.deadline = deadline
 
         def do_commit(self):
             session, idl = self.session, self.api.idl
-            stale = session._stale()
+            stale = session.stale()
             if stale:
                 return 'conflict', stale
             txn = ovs_idl.Transaction(idl)
@@ -114,9 +127,9 @@ else:
                 ovs_row = list(idl.tables['Open_vSwitch'].rows.values())[0]
                 if session.wait:
                     ovs_row.increment('next_cfg')
-                session._verify(ovs_row, self.ops)
+                session.verify_read(ovs_row, self.ops)
                 for op in self.ops:
-                    for cmd in session._command(op):
+                    for cmd in session.commands(op):
                         cmd.run_idl(txn)
             except Exception as exc:
                 try:
@@ -130,14 +143,9 @@ else:
                     break
                 remaining = self.deadline - time.monotonic()
                 if remaining <= 0:
-                    # Still unsent bytes (more than a few control messages queued after it):
-                    # the server never got the whole request, and drops a partial one.
-                    unsent = idl._session.get_backlog()
+                    # Whether all of a large request went out is not known: the OVS library
+                    # keeps its send queue private. So it may have been committed.
                     txn.abort()
-                    if unsent > UNSENT_SLACK:
-                        return 'error', ('ovsdb-server did not take the whole request within %ss '
-                                         '(%d KiB unsent; a large change needs a larger '
-                                         'timeout)' % (session.timeout, unsent // 1024))
                     return 'unknown', 'no answer from ovsdb-server within %ss' % session.timeout
                 idl.run()
                 poll = ovs_poller.Poller()
@@ -162,14 +170,16 @@ UNMONITORED_COLUMNS = ('statistics', 'rstp_statistics')
 # The OVSDB lock every writing module takes before it reads: runs of these modules one at a time.
 LOCK_NAME = 'cloudstack_ovs'
 POLL = 0.05
-# Bytes of small control messages (echo replies) that may be queued after a transaction.
-UNSENT_SLACK = 4096
 
 
 def ovsdb_context(module, lock=True):
     """The ``context`` for ``plan.run_module``: a session per attempt, locked unless checking
-    (``lock=False``: a module that only reads never takes the lock)."""
-    return lambda: OvsdbSession(module, lock=lock and not module.check_mode)
+    (``lock=False``: a module that only reads never takes the lock). The session knows
+    whether this run writes (``check_mode``): the planners below ask it, not the module."""
+    def context():
+        checking = module.check_mode
+        return OvsdbSession(module, lock=lock and not checking, check_mode=checking)
+    return context
 
 
 def apply_ops(session, plan):
@@ -185,8 +195,10 @@ class OvsdbSession(object):
     """
 
     def __init__(self, module=None, db=DEFAULT_DB, timeout=10, ssl_private_key=None,
-                 ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False):
+                 ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False, check_mode=False):
         self.module = module
+        # Whether the run only checks (nothing is applied after the plan): given by the context.
+        self.check_mode = check_mode
         if OVSDBAPP_IMPORT_ERROR:
             raise OvsdbError(missing_required_lib(OVSDB_MISSING_LIBRARY),
                              detail=OVSDBAPP_IMPORT_ERROR)
@@ -215,11 +227,16 @@ class OvsdbSession(object):
             ovs_stream.Stream.ssl_set_private_key_file(ssl_private_key)
             ovs_stream.Stream.ssl_set_certificate_file(ssl_certificate)
             ovs_stream.Stream.ssl_set_ca_cert_file(ssl_ca_cert)
-        self._conn = None
+        # ovsdbapp's Connection (its thread keeps the IDL's copy of the tables up to date) and
+        # the API of the Open_vSwitch schema over it.
+        self.connection = None
         self.api = None
         # What the plan was made from: checked again when the plan is committed.
         self._read_bridges = None
         self._read_ovs = None
+        # The IDL's change_seqno at the plan's first read: unchanged at the commit, nothing
+        # the plan read has moved (the OVS library counts every change of its copy).
+        self._read_seqno = None
         self._connect()
 
     def _preflight(self):
@@ -246,7 +263,7 @@ class OvsdbSession(object):
         finally:
             sock.close()
 
-    def _open(self):
+    def _open_idl(self):
         helper = idlutils.get_schema_helper(self.db, SCHEMA)
         for table, spec in helper.schema_json['tables'].items():
             helper.register_columns(table, [c for c in spec['columns']
@@ -255,16 +272,16 @@ class OvsdbSession(object):
         if self.lock_name:
             idl.set_lock(self.lock_name)
         conn = ovs_connection.Connection(idl=idl, timeout=self.timeout)
-        self._conn = conn
-        # ovsdbapp keeps the connection on the class; a second session (a re-plan) needs its own.
-        impl_idl.OvsdbIdl._ovsdb_connection = None
-        self.api = impl_idl.OvsdbIdl(conn)
+        self.connection = conn
+        # ovsdbapp keeps the connection on the API's class (the first one set stays): a class
+        # of the session's own gives a second session (a re-plan) its own connection.
+        self.api = type('SessionOvsdbIdl', (impl_idl.OvsdbIdl,), {})(conn)
 
     def _connect(self):
         self._preflight()
         try:
             # The schema fetch of the OVS library has no timeout of its own: bound it here.
-            bounded_call(self._open, self.timeout,
+            bounded_call(self._open_idl, self.timeout,
                          'db: no answer from %s within %ss while reading the database '
                          '(is ovsdb-server stopped or overloaded?)' % (self.db, self.timeout))
         except OvsdbError:
@@ -284,7 +301,7 @@ class OvsdbSession(object):
         ovsdbapp before 3.0 (Debian 12 ships 2.1) returns from the connection's start once the
         IDL changed at all, a lock reply included, before the monitor's first dump: rows read
         then are missing. The OVS library's IDL says when it is monitoring."""
-        idl = self._conn.idl
+        idl = self.connection.idl
         monitoring = getattr(idl, 'IDL_S_MONITORING', None)
         if monitoring is None:  # pragma: no cover - an OVS library without the state machine
             return
@@ -298,7 +315,7 @@ class OvsdbSession(object):
             time.sleep(POLL)
 
     def _take_lock(self):
-        idl = self._conn.idl
+        idl = self.connection.idl
         deadline = time.monotonic() + self.timeout
         while not idl.has_lock:
             if time.monotonic() >= deadline:
@@ -309,14 +326,12 @@ class OvsdbSession(object):
             time.sleep(POLL)
 
     def close(self):
-        if self._conn is not None:
+        if self.connection is not None:
             try:
-                self._conn.stop(timeout=1)
+                self.connection.stop(timeout=1)
             except Exception:
                 pass
-            self._conn = None
-        if OVSDBAPP_IMPORT_ERROR is None:
-            impl_idl.OvsdbIdl._ovsdb_connection = None
+            self.connection = None
 
     def __enter__(self):
         return self
@@ -338,35 +353,65 @@ class OvsdbSession(object):
     def _bridges(self):
         return dict((row.name, bridge_data(row)) for row in self._rows('Bridge'))
 
+    def _seen(self):
+        """Note the IDL's change_seqno of a read (the first one counts). Under the lock."""
+        if self._read_seqno is None:
+            self._read_seqno = self.connection.idl.change_seqno
+
     def open_vswitch(self):
         # Read under the connection's lock: the connection thread does not update rows meanwhile.
-        with self._conn.lock:
+        with self.connection.lock:
             data = self._open_vswitch()
+            self._seen()
         self._read_ovs = ovs_view(data)
         return data
 
     def bridges(self):
         """Every bridge, by name, as plain dicts."""
-        with self._conn.lock:
+        with self.connection.lock:
             data = self._bridges()
+            self._seen()
         self._read_bridges = plan_view(data)
         return data
 
+    def bridge_details(self):
+        """``(bridges, internal)``: every bridge as ``bridges()`` gives it, with ``rstp_enable``
+        and ``controllers`` (their targets), and the names of the internal interfaces (the
+        bridges' own devices). For a reader: no plan is checked against it."""
+        with self.connection.lock:
+            bridges = {}
+            for row in self._rows('Bridge'):
+                data = bridges[row.name] = bridge_data(row)
+                data['rstp_enable'] = bool(row.rstp_enable)
+                data['controllers'] = sorted(c.target for c in row.controller)
+            internal = set(i.name for i in self._rows('Interface') if i.type == 'internal')
+        return bridges, internal
+
     def snapshot(self):
-        with self._conn.lock:
+        with self.connection.lock:
             ovs, bridges = self._open_vswitch(), self._bridges()
+            self._seen()
         self._read_ovs, self._read_bridges = ovs_view(ovs), plan_view(bridges)
         return dict(open_vswitch=ovs, bridges=bridges)
 
-    def _stale(self):
-        """Why the plan is stale (the rows it read changed since), or None. Connection thread."""
+    def unchanged_since_read(self):
+        """True when the IDL has not changed since the plan's first read (its change_seqno):
+        then what the plan read is what is there, without reading it all again."""
+        return (self._read_seqno is not None
+                and self.connection.idl.change_seqno == self._read_seqno)
+
+    def stale(self):
+        """Why the plan is stale (the rows it read changed since), or None. Run in the
+        connection's thread (the commit), where the IDL does not change meanwhile."""
+        if self.unchanged_since_read():
+            return None
         if self._read_ovs is not None and ovs_view(self._open_vswitch()) != self._read_ovs:
             return 'the Open_vSwitch row changed since it was read'
         if self._read_bridges is not None and plan_view(self._bridges()) != self._read_bridges:
             return 'the bridges changed since they were read'
         return None
 
-    def _verify(self, ovs_row, ops):
+    def verify_read(self, ovs_row, ops):
         """Ask ovsdb-server to check what the plan read of the rows it changes (``verify``)."""
         if self._read_bridges is not None:
             ovs_row.verify('bridges')
@@ -382,7 +427,8 @@ class OvsdbSession(object):
 
     # -- writing
 
-    def _command(self, op):
+    def commands(self, op):
+        """The ovsdbapp commands of one op."""
         api = self.api
         kind = op['op']
         if kind == 'add_bridge':
@@ -420,7 +466,7 @@ class OvsdbSession(object):
         txn = _Commit(self, ops, time.monotonic() + self.timeout)
         try:
             # The transaction keeps its own deadline; the margin is for the thread's hand-over.
-            self._conn.queue_txn(txn)
+            self.connection.queue_txn(txn)
             result = txn.results.get(timeout=self.timeout + 5)
         except Exception:
             result = 'unknown', 'no answer from ovsdb-server within %ss' % self.timeout
@@ -470,7 +516,7 @@ class OvsdbSession(object):
         while True:
             # Read under the connection's lock, like bridges(); its thread keeps the rows up
             # to date between the looks.
-            with self._conn.lock:
+            with self.connection.lock:
                 found = dict((row.name, interface_data(row)) for row in self._rows('Interface')
                              if row.name in names)
             pending = [n for n in names if not found.get(n, {}).get('ofport')]

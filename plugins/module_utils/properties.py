@@ -4,7 +4,7 @@
 
 Pure text logic: parse, plan, render, mask, and :func:`read_file` (the bytes as the agent
 decodes them). Writing the file (temporary file, lock, rename) is in ``properties_file``;
-the ``agent_properties`` module's request, plan and apply are in ``properties_edit``.
+the ``agent_properties`` module's request, plan and apply are in ``agent_properties``.
 
 Encoding
     CloudStack's agent reads ``agent.properties`` with

@@ -38,8 +38,9 @@ def temp_name_re(path):
     return re.compile(r'\A\.%s\.%s%s\Z' % (name, _MKSTEMP_CHARS, re.escape(TEMP_SUFFIX)))
 
 
-def write_temp(path, text):
-    """Write ``text`` to a new temporary file (mode 0600) next to ``path``, fsync'ed.
+def write_temp(path, text, encoding=ENCODING):
+    """Write ``text`` (in ``encoding``) to a new temporary file (mode 0600) next to ``path``,
+    fsync'ed.
 
     Returns ``(fd, tmp)``: the file stays open and ``flock``'ed until the caller closes
     ``fd`` after the rename, so :func:`remove_leftover_temps` of another run never takes
@@ -60,7 +61,7 @@ def write_temp(path, text):
     else:
         raise OSError(errno.EAGAIN, 'could not keep a temporary file in %s' % directory)
     try:
-        data = text.encode(ENCODING)
+        data = text.encode(encoding)
         while data:
             data = data[os.write(fd, data):]
         os.fsync(fd)

@@ -21,8 +21,9 @@ import re
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as xml_escape
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.secrets import MASK, is_secret_name
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError, describe
+from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import describe
 
 QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0'
 # Prefixes a fragment may use without declaring them (libvirt's own namespaces).

@@ -8,7 +8,7 @@ changed. Values are shown through ``describe``, which never recurses, so a hosti
 (a dict nested a thousand levels deep) gets a short message instead of a crash.
 """
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError  # noqa: F401  (raised here; imported from here by many)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 
 
 # IFNAMSIZ is 16 on Linux including the NUL: 15 usable bytes. The kernel and OVS count bytes,

@@ -86,13 +86,12 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - ansible.builtin.files
 attributes:
   check_mode:
-    support: full
     description: Computes the same change and diff, writes nothing.
   diff_mode:
-    support: full
     description: Before and after text of the file, with secret values masked.
 notes:
   - Run as a user that may write the directory of O(path); the rename needs it.
@@ -171,13 +170,13 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
-from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_edit import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.agent_properties import (
     apply_properties,
     plan_properties,
     properties_context,
     properties_request,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
 def main():

@@ -37,13 +37,12 @@ options:
     choices: [enabled, disabled]
     default: enabled
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.cloudstack_api
 attributes:
   check_mode:
-    support: full
     description: Reads the zone, the physical network, the provider and its element; changes nothing.
   diff_mode:
-    support: full
     description: Shows the provider's state and its element's C(enabled) flag before and after.
 seealso:
   - name: CloudStack OVS plugin guide
@@ -161,7 +160,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_api impo
     cloudstack_argument_spec,
     cloudstack_context,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_provider import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cs_ovs_provider import (
     apply_provider,
     plan_provider,
     provider_request,

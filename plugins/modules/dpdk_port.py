@@ -97,13 +97,12 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.ovsdb
 attributes:
   check_mode:
-    support: full
     description: Computes the port (and its name) and the changes; writes nothing.
   diff_mode:
-    support: full
     description: The port's type, tag, options and external_ids before and after.
 notes:
   - The socket of a server port appears once ovs-vswitchd has added the port; the module does not
@@ -198,7 +197,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     apply_ops,
     ovsdb_context,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
+    ovsdb_argument_spec,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 

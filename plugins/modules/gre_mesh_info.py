@@ -52,14 +52,8 @@ options:
       - Default - the directory of the O(db) socket when O(db) is C(unix:), else C(/var/run/openvswitch).
     type: path
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes.info_module
   - cloudstack.ovs.ovsdb
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
 requirements:
   - ovs-ofctl (Open vSwitch), ip (iproute2, with C(-j))
 notes:
@@ -160,152 +154,17 @@ addresses:
 '''
 
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.appctl import Appctl
-from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
-    agent_considers_configured,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
+    mesh_info_context,
+    mesh_info_request,
+    read_mesh_info,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
-    BROADCAST_MAC,
-    flow_lines,
-)
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
-    CS_HOST_SETUP,
-    tunnel_ports,
-)
-from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import (
-    is_tunnel_bridge,
-    ovs_addresses,
-    parse_fdb,
-    parse_trace,
-)
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import Ofctl, default_rundir
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    OvsdbError,
-    bridge_data,
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
     ovsdb_argument_spec,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan, run_module
-
-# A locally administered source address for the traced frames (tracing never learns it).
-TRACE_SRC_MAC = '02:00:00:00:00:01'
-# ovs-ofctl calls and control commands at a time (each bounded by the timeout; read-only)
-WORKERS = 6
-
-
-class Reader(Ofctl):
-    """ovs-ofctl, ovs-vswitchd's control commands (``appctl.Appctl``) and ip, each bounded by
-    the module's timeout; read-only calls only."""
-
-    def __init__(self, module, rundir, timeout):
-        super(Reader, self).__init__(module, rundir, timeout)
-        self.ip = module.get_bin_path('ip', required=True)
-        self.appctl = Appctl(rundir, timeout)
-
-    def flows(self, bridge):
-        try:
-            rc, out, err = self.dump_flows(bridge)
-        except OvsdbError as exc:
-            return None, str(exc)  # a hung ovs-vswitchd is a finding, not the end of the read
-        if rc != 0:
-            return None, (err or out).strip() or 'rc=%d' % rc
-        return flow_lines(out), None
-
-    def appctl_call(self, *args):
-        """One ovs-vswitchd control command (``ovs-appctl <args>``); its text answer."""
-        return self.appctl.call(*args)
-
-    def trace(self, bridge, flow):
-        return parse_trace(self.appctl_call('ofproto/trace', bridge, flow))
-
-    def addresses(self):
-        rc, out, err = self.module.run_command([self.ip, '-j', 'addr', 'show'])
-        if rc != 0:
-            raise OvsdbError('addresses: ip -j addr show failed: %s' % (err or out).strip())
-        return out
-
-
-def tunnel_ofports(bridge):
-    """OpenFlow port number -> tunnel port name, for the bridge's tunnel ports."""
-    tunnels = {}
-    for pname, port in tunnel_ports(bridge).items():
-        for iface in port['interfaces'].values():
-            if iface.get('ofport') and iface['ofport'] > 0:
-                tunnels[iface['ofport']] = pname
-    return tunnels
-
-
-def _guarded(func, *args):
-    """(result, None), or (None, error) when a control command failed or timed out."""
-    try:
-        return func(*args), None
-    except OvsdbError as exc:
-        return None, str(exc)
-
-
-def read_bridges(reader, bridges, trace, max_unicast):
-    """Every bridge's flows and (with ``trace``) the three traces of the module's description.
-
-    The ovs-ofctl calls and control commands are independent, each bounded by the timeout:
-    they run WORKERS at a time. A bridge's traces stop at its first failed call (``error``),
-    in the order broadcast, from each tunnel, learned MACs, unicast; what came before is kept.
-    """
-    pending = {}
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for name, data in bridges.items():
-            job = pending[name] = dict(flows=pool.submit(reader.flows, name))
-            if not trace:
-                continue
-            job['tunnels'] = tunnels = tunnel_ofports(data)
-            job['broadcast'] = pool.submit(_guarded, reader.trace, name,
-                                           'in_port=LOCAL,dl_src=%s,dl_dst=%s'
-                                           % (TRACE_SRC_MAC, BROADCAST_MAC))
-            job['from_tunnels'] = [(pname, pool.submit(_guarded, reader.trace, name,
-                                                       'in_port=%d,dl_src=%s,dl_dst=%s'
-                                                       % (ofport, TRACE_SRC_MAC, BROADCAST_MAC)))
-                                   for ofport, pname in sorted(tunnels.items())]
-            job['fdb'] = pool.submit(_guarded, reader.appctl_call, 'fdb/show', name)
-        # the unicast traces need the learned MACs: a second round
-        for name, job in pending.items():
-            bridges[name]['flows'], bridges[name]['flows_error'] = job['flows'].result()
-            if not trace:
-                bridges[name]['trace'] = None
-                continue
-            result = bridges[name]['trace'] = dict(broadcast=None, from_tunnels=[], unicast=[],
-                                                   error=None)
-            result['broadcast'], result['error'] = job['broadcast'].result()
-            for pname, future in job['from_tunnels']:
-                entry, error = future.result()
-                if result['error'] is None and error is not None:
-                    result['error'] = error
-                if result['error'] is None:
-                    entry['port'] = pname
-                    result['from_tunnels'].append(entry)
-            fdb, error = job['fdb'].result()
-            if result['error'] is None and error is not None:
-                result['error'] = error
-            if result['error'] is not None:
-                continue
-            tunnels = job['tunnels']
-            learned = [e for e in parse_fdb(fdb) if e['port'] in tunnels][:max_unicast]
-            job['unicast'] = [(entry, pool.submit(_guarded, reader.trace, name,
-                                                  'in_port=LOCAL,dl_src=%s,dl_dst=%s'
-                                                  % (TRACE_SRC_MAC, entry['mac'])))
-                              for entry in learned]
-        for name, job in pending.items():
-            result = bridges[name]['trace']
-            for entry, future in job.get('unicast', []):
-                traced, error = future.result()
-                if result['error'] is None and error is not None:
-                    result['error'] = error
-                if result['error'] is None:
-                    traced.update(mac=entry['mac'], port=job['tunnels'][entry['port']])
-                    result['unicast'].append(traced)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
 def argument_spec():
@@ -320,54 +179,11 @@ def argument_spec():
     return spec
 
 
-def mesh_info_request(params):
-    """The parameters checked once, before anything is read (what a spec cannot say)."""
-    if params['host_id'] is not None and params['host_id'] < 1:
-        raise ParamError('host_id: must be a positive CloudStack host id (got %r)'
-                         % params['host_id'])
-    if params['max_unicast_traces'] < 0:
-        raise ParamError('max_unicast_traces: must be 0 or more (got %r)'
-                         % params['max_unicast_traces'])
-    request = dict(params)
-    request['ovs_rundir'] = params['ovs_rundir'] or default_rundir(params['db'])
-    return request
-
-
-def read_mesh_info(module, request):
-    """This host's side of the mesh: a Plan with no changes, the reading as its result."""
-    reader = Reader(module, request['ovs_rundir'], request['timeout'])
-    with ThreadPoolExecutor(max_workers=1) as side:
-        addresses = side.submit(reader.addresses)  # read while OVSDB is
-        with OvsdbSession(module) as session:
-            rows = list(session.api.tables['Bridge'].rows.values())
-            internal = set(i.name for i in session.api.tables['Interface'].rows.values()
-                           if i.type == 'internal')
-            bridges = {}
-            for row in rows:
-                data = bridge_data(row)
-                if not (is_tunnel_bridge(data) or row.name in request['bridges']):
-                    continue
-                data['rstp_enable'] = bool(row.rstp_enable)
-                data['controllers'] = sorted(c.target for c in row.controller)
-                bridges[row.name] = data
-        missing = [b for b in request['bridges'] if b not in bridges]
-        if missing:
-            raise ParamError('bridges: no such bridge: %s' % ', '.join(missing))
-        host_id = request['host_id']
-        for data in bridges.values():
-            setup = data['other_config'].get(CS_HOST_SETUP)
-            data['agent_configured'] = (None if host_id is None
-                                        else agent_considers_configured(setup, host_id))
-        read_bridges(reader, bridges, request['trace'], request['max_unicast_traces'])
-        return Plan(result=dict(host_id=host_id, bridges=bridges,
-                                addresses=ovs_addresses(addresses.result(), internal)))
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    # Read-only: no ops, no apply; OvsdbSession is opened in the read, after ``ip`` started.
-    run_module(module, lambda _context, request: read_mesh_info(module, request),
-               parse=mesh_info_request)
+    # Read-only: no ops, no apply.
+    run_module(module, read_mesh_info, parse=mesh_info_request,
+               context=mesh_info_context(module))
 
 
 if __name__ == '__main__':

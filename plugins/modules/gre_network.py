@@ -144,13 +144,12 @@ options:
       - Default - the directory of the O(db) socket when O(db) is C(unix:), else C(/var/run/openvswitch).
     type: path
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.ovsdb
 attributes:
   check_mode:
-    support: full
     description: Reads the database and the flow tables and reports what a real run changes; writes nothing.
   diff_mode:
-    support: full
     description: Per network, the bridge markers, tunnels and flows before and after.
 requirements:
   - ovs-ofctl (Open vSwitch) when O(flows=true)
@@ -238,10 +237,10 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_converge import GreNetwork
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_network import GreNetwork
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import gre_request
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
     DATAPATH_TYPES,
     ovsdb_argument_spec,
 )

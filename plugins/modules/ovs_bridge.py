@@ -60,13 +60,12 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.ovsdb
 attributes:
   check_mode:
-    support: full
     description: Reads the database and reports the changes a real run makes; writes nothing.
   diff_mode:
-    support: full
     description: Shows the bridge's settings and port names before and after.
 seealso:
   - module: cloudstack.ovs.ovs_info
@@ -133,7 +132,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.bridge import (
     plan_bridge,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import apply_ops, ovsdb_context
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
     DATAPATH_TYPES,
     FAIL_MODES,
     ovsdb_argument_spec,

@@ -34,13 +34,12 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes
   - cloudstack.ovs.ovsdb
 attributes:
   check_mode:
-    support: full
     description: Reports the keys a real run changes; writes nothing.
   diff_mode:
-    support: full
     description: Shows both columns before and after.
 notes:
   - Some keys only take effect when ovs-vswitchd restarts (for example C(dpdk-init) once DPDK is
@@ -110,7 +109,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     apply_ops,
     ovsdb_context,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
+    ovsdb_argument_spec,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 

@@ -27,14 +27,8 @@ options:
     type: path
     default: /etc/cloudstack/agent/agent.properties
 extends_documentation_fragment:
+  - cloudstack.ovs.attributes.info_module
   - cloudstack.ovs.ovsdb
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
 seealso:
   - module: cloudstack.ovs.ovs_bridge
 '''
@@ -186,12 +180,14 @@ tunnels:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_facts import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_info import (
     plan_facts,
     read_agent_properties,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import ovsdb_argument_spec
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
+    ovsdb_argument_spec,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 

@@ -69,12 +69,12 @@ options:
     type: str
     choices: [present, absent]
     default: present
+extends_documentation_fragment:
+  - cloudstack.ovs.attributes
 attributes:
   check_mode:
-    support: full
     description: Reads the domain and reports what a real run would change; defines nothing.
   diff_mode:
-    support: full
     description: The domain XML before and after (passwords masked), shown as a unified diff.
 notes:
   - Write values in libvirt's own form (for example memory in KiB); libvirt normalises what it stores,
@@ -162,13 +162,13 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.extraconfig_domain import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
+from ansible_collections.cloudstack.ovs.plugins.module_utils.vm_extraconfig import (
     apply_extraconfig,
     extraconfig_request,
     libvirt_context,
     plan_extraconfig,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_module
 
 
 def main():

@@ -5,6 +5,7 @@
 Run as root (namespaces, OVS): ``make system`` or ``.venv/bin/python -m pytest tests/system``.
 """
 
+import importlib
 import os
 
 import pytest
@@ -21,6 +22,12 @@ from testbed.ansible_cli import (  # noqa: F401  pylint: disable=unused-import
     recap,
     run_module,
 )
+
+# The collection below .build/link, which pytest.ini puts on sys.path: made now if missing (a
+# fresh checkout), before the tests import it; a directory Python found missing at start-up is
+# looked at again only after invalidate_caches.
+_ensure_link()
+importlib.invalidate_caches()
 
 
 @pytest.fixture(scope='session', autouse=True)

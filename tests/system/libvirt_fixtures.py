@@ -9,12 +9,10 @@ is stopped by its pid. Defining QEMU domains needs no KVM and no virtlogd (nothi
 started), so nothing else is needed.
 """
 
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -24,16 +22,6 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 LINK = os.path.join(REPO, '.build', 'link')
 LIBVIRTD = '/usr/sbin/libvirtd'
 NOBODY = 65534
-
-
-def collection_on_path():
-    """Make ``ansible_collections.cloudstack.ovs`` importable (the ``make link`` symlink)."""
-    link = os.path.join(LINK, 'ansible_collections', 'cloudstack', 'ovs')
-    if not os.path.exists(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(REPO, link)
-    if LINK not in sys.path:
-        sys.path.insert(0, LINK)
 
 
 class PrivateLibvirtd(object):
@@ -89,26 +77,3 @@ def private_libvirtd():
         yield daemon
     finally:
         daemon.stop()
-
-
-def run_module(name, args, check_mode=False, diff=False, timeout=120):
-    """Run a collection module the way Ansible does (own process, JSON args file); return its result."""
-    payload = dict(args)
-    payload['_ansible_check_mode'] = check_mode
-    payload['_ansible_diff'] = diff
-    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
-        json.dump(dict(ANSIBLE_MODULE_ARGS=payload), handle)
-        path = handle.name
-    try:
-        env = dict(os.environ, PYTHONPATH=LINK)
-        proc = subprocess.run(
-            [sys.executable, '-m', 'ansible_collections.cloudstack.ovs.plugins.modules.%s' % name, path],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
-            check=False)
-    finally:
-        os.unlink(path)
-    try:
-        return json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError('module %s printed no JSON (rc %d): %s %s'
-                             % (name, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))

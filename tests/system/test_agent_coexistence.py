@@ -13,17 +13,13 @@ duplicate ports, second run 0 changed.
 
 import json
 import subprocess
-import sys
 
 import pytest
 
-from conftest import COLLECTIONS, _ensure_link, ansible, recap, run_module
+from conftest import ansible, recap, run_module
 from testbed.agent import AgentReplay, replay_mesh
 
-_ensure_link()
-sys.path.insert(0, COLLECTIONS)
-
-from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
     ovs_vsctl_string,
 )
 

@@ -9,17 +9,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LINK = os.path.join(ROOT, '.build', 'link')
-MODULE = os.path.join(ROOT, 'plugins', 'modules', 'agent_properties.py')
-sys.path.insert(0, LINK)
-
-from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (  # noqa: E402
+from conftest import run_module as run_collection_module
+from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
     as_dict,
     parse,
     plan,
@@ -39,21 +34,8 @@ def workdir():
 
 
 def run_module(args, check=False, diff=True):
-    """Run the module as Ansible does (args file), return its JSON result."""
-    params = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
-        json.dump({'ANSIBLE_MODULE_ARGS': params}, handle)
-    try:
-        env = dict(os.environ, PYTHONPATH=LINK)
-        proc = subprocess.run([sys.executable, MODULE, handle.name], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
-                              check=False)
-    finally:
-        os.unlink(handle.name)
-    out = proc.stdout.decode()
-    result = json.loads(out[out.index('{'):])
-    result['_raw'] = out + proc.stderr.decode()
-    return result
+    """agent_properties as Ansible runs it; its result with ``_raw`` (all it printed)."""
+    return run_collection_module('agent_properties', args, check_mode=check, diff=diff, raw=True)
 
 
 def test_edit_keeps_owner_mode_and_replaces_atomically(workdir):
@@ -277,3 +259,24 @@ def test_parser_agrees_with_java_util_properties(workdir):
     for (name, body), line in zip(files, lines):
         java = json.loads(line)
         assert as_dict(parse(body)) == java, (name, body)
+
+
+def test_mode_octal_or_symbolic_only_attributes_change(workdir):
+    """The text is right and only the mode differs: the mode is compared without changing it
+    (check mode reports it, leaves it), a real run sets it; the same mode said symbolically is
+    no change; a mode Ansible would not take is refused before anything is written."""
+    path = os.path.join(workdir, 'agent.properties')
+    with open(path, 'w') as handle:
+        handle.write('a=1\n')
+    os.chmod(path, 0o640)
+    same = run_module(dict(path=path, properties={'a': '1'}, mode='u=rw,g=r,o='))
+    assert same['changed'] is False, same['_raw']
+    checked = run_module(dict(path=path, properties={'a': '1'}, mode='g+w'), check=True)
+    assert checked['changed'] is True and os.stat(path).st_mode & 0o7777 == 0o640
+    done = run_module(dict(path=path, properties={'a': '1'}, mode='g+w'))
+    assert done['changed'] is True and os.stat(path).st_mode & 0o7777 == 0o660
+    again = run_module(dict(path=path, properties={'a': '1'}, mode='0660'))
+    assert again['changed'] is False
+    bad = run_module(dict(path=path, properties={'a': '2'}, mode='u-w+x'))
+    assert bad.get('failed') and bad['msg'].startswith("mode: 'u-w+x' is neither octal")
+    assert open(path).read() == 'a=1\n' and os.stat(path).st_mode & 0o7777 == 0o660

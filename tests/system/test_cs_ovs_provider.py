@@ -8,20 +8,14 @@ the test. There is no real management server here: these tests prove the request
 handling of answers, not CloudStack's behaviour."""
 
 import json
-import os
 import socket
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conftest import COLLECTIONS, run_module
+from fake_cloudstack import API_KEY, API_SECRET
 
-from conftest import COLLECTIONS, run_module  # noqa: E402
-from fake_cloudstack import API_KEY, API_SECRET  # noqa: E402
-
-sys.path.insert(0, COLLECTIONS)
-
-from ansible_collections.cloudstack.ovs.plugins.module_utils import cloudstack_api  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils import cloudstack_api
 
 cs = pytest.importorskip('cs', reason='the cs library (requirements.txt) is not installed')
 

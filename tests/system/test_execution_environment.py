@@ -20,9 +20,8 @@ import tempfile
 import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT
 
 BIN = os.path.dirname(sys.executable)
 # The image's builder stage knows no collections but the ones it installs: without this, an

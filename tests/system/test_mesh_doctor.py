@@ -13,18 +13,16 @@ import json
 import os
 import re
 import shlex
-import sys
 
 import pytest
 
-from conftest import COLLECTIONS, ansible
+from conftest import ansible
 
-sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
     agent_considers_configured,
 )
-from testbed.agent import AgentReplay  # noqa: E402
+from testbed.agent import AgentReplay
 
 KEYS = (1001, 1002)
 VM_NET = {1001: '203.0.113.1%d', 1002: '203.0.113.2%d'}

@@ -12,7 +12,6 @@ in 19 or 20 of 20 sessions. Skipped where that Python lacks the Debian packages 
 
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -20,17 +19,15 @@ from conftest import COLLECTIONS
 
 HOST_PYTHON = '/usr/bin/python3'
 SESSIONS = 20
-# The child: the collection, then the machine's Python paths (Debian's ovs and ovsdbapp), and
-# only then this venv's site-packages, for ``ansible.module_utils``.
+# The child: the collection and this venv's ``ansible`` (for ``ansible.module_utils``) on its
+# PYTHONPATH, nothing else of the venv: ovs and ovsdbapp are Debian's, from the machine's paths.
 PROBE = r'''
 import sys
-sys.path.insert(0, sys.argv[1])
-sys.path.append(sys.argv[2])
 import ovs.version
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
 seen = []
-for _ in range(int(sys.argv[4])):
-    session = OvsdbSession(db=sys.argv[3], lock=True, timeout=10)
+for _ in range(int(sys.argv[2])):
+    session = OvsdbSession(db=sys.argv[1], lock=True, timeout=10)
     seen.append(len(session._rows('Open_vSwitch')))
     session.close()
 print(ovs.version.VERSION, ' '.join(str(n) for n in seen))
@@ -44,11 +41,12 @@ def _has_distro_ovsdbapp():
 
 @pytest.mark.skipif(not os.access(HOST_PYTHON, os.X_OK) or not _has_distro_ovsdbapp(),
                     reason='the machine Python has no python3-ovsdbapp / python3-openvswitch')
-def test_locked_session_sees_the_database(ovs_switch):
-    site = [p for p in sys.path if p.endswith('site-packages') and p.startswith(sys.prefix)][0]
-    proc = subprocess.run([HOST_PYTHON, '-c', PROBE, COLLECTIONS, site, ovs_switch.db,
-                           str(SESSIONS)], capture_output=True, text=True, timeout=300,
-                          check=False)
+def test_locked_session_sees_the_database(ovs_switch, tmp_path):
+    import ansible
+    (tmp_path / 'ansible').symlink_to(os.path.dirname(ansible.__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([COLLECTIONS, str(tmp_path)]))
+    proc = subprocess.run([HOST_PYTHON, '-c', PROBE, ovs_switch.db, str(SESSIONS)], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     version, *seen = proc.stdout.split()
     assert not version.startswith('4.'), 'not the distribution library: ovs %s' % version

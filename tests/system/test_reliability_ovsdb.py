@@ -16,21 +16,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
-from conftest import COLLECTIONS, PYTHON, ansible_env, run_module
+from conftest import PYTHON, ansible_env, run_module
 
-sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     desired_flows,
     flow_diff,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import (
     OvsdbSession,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (  # noqa: E402
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (
     ConflictError,
 )
 
@@ -208,6 +206,8 @@ def test_a_plan_from_a_stale_read_is_not_committed(ovs_switch):
         while 'br-other' not in [row.name for row in session._rows('Bridge')]:
             assert time.monotonic() < deadline, 'the session never saw br-other'
             time.sleep(0.05)
+        # The IDL counted the change: the commit reads the bridges again and finds it.
+        assert not session.unchanged_since_read()
         try:
             session.apply([dict(op='add_bridge', bridge='br-mine')])
         except ConflictError as exc:
@@ -217,3 +217,48 @@ def test_a_plan_from_a_stale_read_is_not_committed(ovs_switch):
     finally:
         session.close()
     assert ovs_switch.ovs.vsctl('list-br').split() == ['br-other']
+
+
+def settled(session, quiet=1.0, bound=30):
+    """Wait until ovs-vswitchd's start-up writes are over: the IDL unchanged for ``quiet`` s."""
+    deadline = time.monotonic() + bound
+    seqno, since = session.connection.idl.change_seqno, time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, 'the database never settled'
+        time.sleep(0.05)
+        if session.connection.idl.change_seqno != seqno:
+            seqno, since = session.connection.idl.change_seqno, time.monotonic()
+
+
+def test_a_plan_nothing_moved_under_is_committed_without_a_second_read(ovs_switch):
+    """Nothing changed since the read (the IDL's change_seqno): the commit skips reading every
+    bridge again, and goes through."""
+    session = OvsdbSession(db=ovs_switch.db, timeout=30, lock=True, wait=False)
+    try:
+        settled(session)
+        session.bridges()
+        reads = []
+        full_read = session._bridges
+        session._bridges = lambda: reads.append(1) or full_read()
+        session.apply([dict(op='add_bridge', bridge='br-mine')])
+        assert reads == []
+    finally:
+        session.close()
+    assert ovs_switch.ovs.vsctl('list-br').split() == ['br-mine']
+
+
+def test_a_change_outside_what_the_plan_read_does_not_stop_it(ovs_switch):
+    """Another client changes what the plan did not read: the IDL moved, so the commit compares
+    what the plan read, finds it unchanged, and commits."""
+    session = OvsdbSession(db=ovs_switch.db, timeout=30, lock=True, wait=False)
+    try:
+        session.bridges()
+        ovs_switch.ovs.vsctl('set', 'Open_vSwitch', '.', 'external_ids:spine-test=1')
+        deadline = time.monotonic() + 30
+        while session.unchanged_since_read():
+            assert time.monotonic() < deadline, 'the session never saw the change'
+            time.sleep(0.05)
+        session.apply([dict(op='add_bridge', bridge='br-mine')])
+    finally:
+        session.close()
+    assert ovs_switch.ovs.vsctl('list-br').split() == ['br-mine']

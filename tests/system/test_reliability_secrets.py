@@ -25,7 +25,6 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINK = os.path.join(ROOT, '.build', 'link')
-sys.path.insert(0, LINK)
 
 SECRET = "Tr0ub4dor&3-s3cr3t"
 VNC_SECRET = "vnc'Pw7x"
@@ -294,7 +293,6 @@ VNC_DOMAIN = """<domain type='qemu'>
 
 def test_vm_extraconfig_diff_masks_a_vnc_password_holding_an_apostrophe(workdir):
     libvirt = pytest.importorskip('libvirt')
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from libvirt_fixtures import PrivateLibvirtd, LIBVIRTD
     if not os.path.exists(LIBVIRTD) or shutil.which('setpriv') is None:
         pytest.skip('libvirtd or setpriv is not installed')

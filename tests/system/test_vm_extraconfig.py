@@ -16,11 +16,9 @@ import pytest
 
 libvirt = pytest.importorskip('libvirt')
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conftest import run_module  # noqa: E402
 from libvirt_fixtures import (  # noqa: E402,F401 pylint: disable=unused-import
-    LINK, REPO, collection_on_path, private_libvirtd, run_module)
-
-collection_on_path()
+    LINK, REPO, private_libvirtd)
 
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 

@@ -18,10 +18,9 @@ from urllib.parse import unquote
 import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from conftest import COLLECTIONS, ROOT, ansible  # noqa: E402
-from fake_cloudstack import API_KEY, API_SECRET  # noqa: E402
+from conftest import COLLECTIONS, ROOT, ansible
+from fake_cloudstack import API_KEY, API_SECRET
 
 PLAYBOOK = 'playbooks/zone.yml'
 

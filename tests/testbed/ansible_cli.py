@@ -18,6 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # The collection as Ansible and Python see it (``make link`` creates the symlink).
 COLLECTIONS = os.path.join(ROOT, '.build', 'link')
 PYTHON = sys.executable
+# The testbed's callback (callback_plugins/task_events.py): each task result as a JSON line.
+CALLBACK_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'callback_plugins')
 
 
 def ensure_link():
@@ -40,10 +42,27 @@ def ansible_env(**extra):
     return env
 
 
-def run_module(name, args, check_mode=False, diff=False, timeout=120, env=None):
+def task_events_env(path):
+    """What the environment of ``ansible-playbook`` needs to write its task results to ``path``
+    (the ``task_events`` callback: host, task, action, status, changed, actions, start, end)."""
+    return dict(ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS, ANSIBLE_CALLBACKS_ENABLED='task_events',
+                CLOUDSTACK_OVS_TASK_EVENTS=path)
+
+
+def read_task_events(path):
+    """The task results ``task_events`` wrote to ``path``, in order (none when it wrote none)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def run_module(name, args, check_mode=False, diff=False, timeout=120, env=None, raw=False):
     """Run ``cloudstack.ovs.<name>`` the way Ansible runs it on a host: a Python process fed
     its arguments as JSON. Returns the module's result dict (``failed`` and ``msg`` on failure).
-    ``env`` adds to (or overrides) the environment of ``ansible_env()``.
+    ``env`` adds to (or overrides) the environment of ``ansible_env()``; ``raw`` adds ``_raw``,
+    everything the process printed (stdout and stderr), for tests of what must never show.
+    The one module runner of the tests and the benchmarks.
     """
     ensure_link()
     payload = dict(args)
@@ -54,10 +73,13 @@ def run_module(name, args, check_mode=False, diff=False, timeout=120, env=None):
         input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}), capture_output=True, text=True,
         timeout=timeout, env=ansible_env(**(env or {})), check=False)
     try:
-        return json.loads(proc.stdout)
+        result = json.loads(proc.stdout)
     except ValueError:
         raise AssertionError('module %s printed no JSON (rc=%d):\n%s\n%s'
                              % (name, proc.returncode, proc.stdout, proc.stderr))
+    if raw:
+        result['_raw'] = proc.stdout + proc.stderr
+    return result
 
 
 def ansible(*argv, **kw):

@@ -109,7 +109,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def upstream(self, host, path, headers=None):
         conn = http.client.HTTPConnection(host, 80, timeout=60)
         agent = self.headers.get('User-Agent', 'apt')
-        conn.request('GET', path, headers=dict(headers or {}, Host=host, **{'User-Agent': agent}))
+        conn.request('GET', path, headers=dict(headers or {}, Host=host,
+                                               **{'User-Agent': agent}))
         return conn, conn.getresponse()
 
     def fetch_to(self, host, path, dest):

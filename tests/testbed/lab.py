@@ -182,10 +182,8 @@ class LabHost(object):
     # ------------------------------------------------------------------ building it
 
     def create(self):
-        if self.bare:
-            subs = ('upper', 'work', 'root')
-        else:
-            subs = ('etc-upper', 'etc-work', 'var-lib-ovs', 'var-log-ovs')
+        subs = (('upper', 'work', 'root') if self.bare
+                else ('etc-upper', 'etc-work', 'var-lib-ovs', 'var-log-ovs'))
         for sub in subs + ('run/openvswitch', 'run/sshd'):
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
         os.chmod(os.path.join(self.root, 'run', 'sshd'), 0o755)
@@ -396,9 +394,8 @@ class Lab(object):
             return cls(directory, state=json.load(handle))
 
     def alive(self):
-        proxy_alive = not self.bare or pid_alive(self.proxy_pid)
-        return self.created and proxy_alive and all(
-            pid_alive(h.keeper_pid) and pid_alive(h.sshd_pid) for h in self.hosts)
+        return (self.created and (not self.bare or pid_alive(self.proxy_pid))
+                and all(pid_alive(h.keeper_pid) and pid_alive(h.sshd_pid) for h in self.hosts))
 
     # ------------------------------------------------------------------ building
 

@@ -25,6 +25,20 @@ def test_write_file_writes_once(tmp_path):
     with open(path) as handle:
         assert handle.read() == '# report 2\n'
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o644)
+    # No temporary file is left, and none has a fixed name another run could share.
+    assert os.listdir(str(tmp_path)) == ['report.md']
+
+
+def test_write_file_replaces_a_fixed_tmp_name_it_does_not_use(tmp_path):
+    # A file named as the old fixed temporary name (report.md.tmp) is not the writer's.
+    path = str(tmp_path / 'report.md')
+    with open(path + '.tmp', 'w') as handle:
+        handle.write('someone else\'s')
+    assert write_file(path, 'ä report\n') is True
+    with open(path, encoding='utf-8') as handle:
+        assert handle.read() == 'ä report\n'
+    with open(path + '.tmp') as handle:
+        assert handle.read() == 'someone else\'s'
 
 
 @pytest.mark.skipif(shutil.which('dot') is None, reason='Graphviz dot is not installed')

@@ -5,7 +5,7 @@
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import bridge as bridge_utils
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 
 
 def plan_bridge(*args, **kwargs):

@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk
 from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk_port as dp
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 
 
 def iface(name, type_='dpdkvhostuser', options=None, external_ids=None):

@@ -9,6 +9,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent im
     agent_sees_setup,
     ovs_vsctl_string,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import plan_networks
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     desired_flows,
@@ -24,12 +25,11 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     is_tunnel_port,
     port_name,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import describe_op
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
     normalize_networks,
     normalize_purge,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import describe_op
 
 PEERS = [dict(host_id=3, remote_ip='192.0.2.13'), dict(host_id=2, remote_ip='192.0.2.12')]
 

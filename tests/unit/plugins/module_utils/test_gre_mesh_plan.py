@@ -4,6 +4,7 @@
 
 import pytest
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
     FLOWS_OP,
     interfaces,
@@ -16,7 +17,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     OWNER_VALUE,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import gre_request
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 BRIDGE = 'OVSTunnel1001'
 

@@ -12,9 +12,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils import (
     mesh_reading,
     mesh_report,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import desired_flows
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import mesh_dot
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 FIX = 'ansible-playbook cloudstack.ovs.gre_mesh --limit '
 IP = {'kvm1': '192.0.2.11', 'kvm2': '192.0.2.12', 'kvm3': '192.0.2.13'}

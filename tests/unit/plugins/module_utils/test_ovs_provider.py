@@ -6,7 +6,7 @@ apply_provider: what a failure in the middle reports."""
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_api import CloudStackError
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_provider import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cs_ovs_provider import (
     apply_provider,
     plan_ovs_provider,
 )

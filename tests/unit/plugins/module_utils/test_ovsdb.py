@@ -9,16 +9,15 @@ import tempfile
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    OvsdbError,
     describe_op,
     map_ops,
     plan_map,
-    validate_db,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import validate_db
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
-    ParamError,
     normalize_map,
     validate_ifname,
 )

@@ -16,11 +16,9 @@ import threading
 import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.bounded_call import bounded_call
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbSession
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
-    OvsdbError,
-    summarize_ops,
-)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import summarize_ops
 
 
 def add_ports(n):

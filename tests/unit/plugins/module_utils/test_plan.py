@@ -8,7 +8,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (
     ModuleError,
     ParamError,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import (
     ConflictError,
     OvsdbError,
 )

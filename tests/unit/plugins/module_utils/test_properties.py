@@ -276,7 +276,7 @@ def test_masked_text_hides_secret_values_only():
 
 def test_wanted_properties_names_the_key_and_hides_a_secret_value():
     from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
-    from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_edit import (
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.agent_properties import (
         wanted_properties,
     )
     assert wanted_properties({'a': 1, 'b': None, 'c': True}, ()) == dict(a='1', b=None, c='true')

@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.cloudstack.ovs.plugins.module_utils import dpdk
 from ansible_collections.cloudstack.ovs.plugins.module_utils import extraconfig_codec as ec
 from ansible_collections.cloudstack.ovs.plugins.module_utils import safe_xml as sx
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 
 HOSTILE = [
     '<!DOCTYPE x [<!ENTITY e "boom">]><driver name="&e;"/>',

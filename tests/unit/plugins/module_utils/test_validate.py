@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb, ovsdb_ops
+from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb, ovsdb_options
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
     MAX_DEPTH,
-    ParamError,
     check_data_depth,
     check_element_depth,
     check_text,
@@ -34,9 +34,9 @@ def nested_xml(levels):
 
 
 def test_one_param_error_class():
-    # ovsdb.py and ovsdb_ops.py raise validate's ParamError: one exception class.
+    # ovsdb.py and ovsdb_options.py raise validate's ParamError: one exception class.
     assert ovsdb.ParamError is ParamError
-    assert ovsdb_ops.ParamError is ParamError
+    assert ovsdb_options.ParamError is ParamError
 
 
 # ---------------------------------------------------------------- interface names

@@ -4,17 +4,16 @@
 
 import pytest
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_config import (
     config_request,
     plan_config,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_facts import (
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovs_info import (
     facts_from_snapshot,
     plan_facts,
     read_agent_properties,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 
 def plan(current, other_config, external_ids, state):

@@ -20,6 +20,10 @@ import stat
 from contextlib import contextmanager
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError, ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.file_attributes import (
+    fs_attributes_differ,
+    mode_number,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
 from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
     MASK,
@@ -135,23 +139,20 @@ def properties_context(module):
     return context
 
 
-class _NewFile(object):
-    st_mode = stat.S_IFREG | 0o600
+# The mode a symbolic ``mode`` starts from for a file not there yet.
+NEW_FILE_MODE = stat.S_IFREG | 0o600
 
 
-def file_arg_problems(module, params, current):
+def file_arg_problems(params, current):
     """``mode``, ``owner`` and ``group`` checked as Ansible will apply them, before anything
     is written. ``current`` is the os.stat of the file, or None for a new one."""
     problems = []
     mode = params['mode']
     if mode is not None:
         try:
-            number = mode if isinstance(mode, int) else int(str(mode), 8)
+            number = mode_number(mode, current.st_mode if current else NEW_FILE_MODE)
         except ValueError:
-            try:
-                number = module._symbolic_mode_to_octal(current or _NewFile(), str(mode))
-            except ValueError:  # what Ansible raises for a bad symbolic mode
-                number = None
+            number = None
         if number is None:
             problems.append('mode: %r is neither octal (0640) nor symbolic (u=rw,g=r)' % (mode,))
         elif number != stat.S_IMODE(number):
@@ -171,18 +172,6 @@ def file_arg_problems(module, params, current):
     return problems
 
 
-def fs_attributes_differ(module, file_args):
-    """Whether ``set_fs_attributes_if_different`` would change owner, group, mode, SELinux
-    context or attributes of the file: Ansible's own comparison, run as in check mode (it
-    then changes nothing)."""
-    checking = module.check_mode
-    module.check_mode = True
-    try:
-        return module.set_fs_attributes_if_different(file_args, False, diff=None)
-    finally:
-        module.check_mode = checking
-
-
 def plan_properties(ctx, request):
     """Read the file and plan its new text. The one op is ``write`` (the text changes) or
     ``attributes`` (only owner/group/mode/SELinux/attributes of the existing file do)."""
@@ -200,7 +189,7 @@ def plan_properties(ctx, request):
     exists = text is not None
     if not exists and not request['create']:
         raise ParamError('path: %s does not exist and create is false' % target)
-    problems = file_arg_problems(module, request, current)
+    problems = file_arg_problems(request, current)
     if problems:
         raise ParamError('%s; nothing was changed' % '; '.join(problems))
     try:

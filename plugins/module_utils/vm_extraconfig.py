@@ -108,10 +108,10 @@ def extraconfig_request(module, params):
 class DomainContext(object):
     """What plan and apply share: the module, the open connection, whether checking."""
 
-    def __init__(self, module, conn):
+    def __init__(self, module, conn, check_mode):
         self.module = module
         self.conn = conn
-        self.check_mode = module.check_mode
+        self.check_mode = check_mode
 
 
 def libvirt_context(module):
@@ -127,7 +127,7 @@ def libvirt_context(module):
         except libvirt.libvirtError as exc:
             raise ParamError('uri: cannot connect to libvirt at %s: %s' % (uri, exc))
         try:
-            yield DomainContext(module, conn)
+            yield DomainContext(module, conn, module.check_mode)
         except libvirt.libvirtError as exc:
             raise ModuleError('domain: libvirt refused the change to %s at %s: %s'
                               % (module.params['domain'], uri, exc), field='domain')

@@ -12,7 +12,7 @@ as ``read_agent_properties`` reads it. An info module's ``Plan``: no ops, no act
 from ansible_collections.cloudstack.ovs.plugins.module_utils.dpdk import (
     cloudstack_dpdk_capability,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ModuleError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
 from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
     PropertiesError,
@@ -20,7 +20,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
     parse,
     read_file,
 )
-from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import ParamError
 
 TUNNEL_TYPES = ('gre', 'ip6gre', 'vxlan', 'geneve', 'stt', 'erspan', 'ip6erspan')
 

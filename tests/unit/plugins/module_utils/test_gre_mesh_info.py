@@ -5,8 +5,8 @@ the order of the module's description, and a failed call stops that bridge's tra
 
 import threading
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import OvsdbError
-from ansible_collections.cloudstack.ovs.plugins.modules.gre_mesh_info import read_bridges
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import read_bridges
 
 LEARNED = ('  port  VLAN  MAC                Age\n'
            '     1     0  02:00:00:00:0a:01    3\n'

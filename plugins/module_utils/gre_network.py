@@ -16,6 +16,7 @@ the database took the change - reported ``changed``, "a re-run writes them" - as
 has. Check mode, and a run with no database change, read and compare the flows in ``plan``.
 """
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
     interfaces,
     plan_mesh,
@@ -23,7 +24,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import (
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import Flows
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import port_name
-from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_ops import OvsdbError
 
 
 class GreNetwork(object):
@@ -31,15 +31,13 @@ class GreNetwork(object):
 
     def __init__(self, module):
         self.module = module
-        # Whether apply runs after the plan (not in check mode): see the file's docstring.
-        self.writes = not module.check_mode
-        self._flows = None
+        self._flow_tool = None
 
     def flows(self, request):
         """The ``Flows`` of this call, made once (it finds ovs-ofctl)."""
-        if self._flows is None:
-            self._flows = Flows(self.module, request['rundir'], request['timeout'])
-        return self._flows
+        if self._flow_tool is None:
+            self._flow_tool = Flows(self.module, request['rundir'], request['timeout'])
+        return self._flow_tool
 
     def plan(self, session, request):
         bridges = session.bridges()
@@ -47,7 +45,8 @@ class GreNetwork(object):
         installed = None
         if request['flows']:
             flows = self.flows(request)
-            if not (planned.db_ops and self.writes):
+            # Read now unless apply runs after the plan: see the file's docstring.
+            if session.check_mode or not planned.db_ops:
                 installed = flows.dump_all(planned.existing)
         return settle(planned, interfaces(bridges), installed)
 

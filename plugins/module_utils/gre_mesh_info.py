@@ -1,0 +1,207 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""The reading of ``gre_mesh_info`` on the spine (``plan.run_module``): read-only, no ops.
+
+- :func:`mesh_info_request` (parse): the parameters checked once;
+- :func:`mesh_info_context` (context): the ``Reader`` (ovs-ofctl, ovs-vswitchd's control
+  commands, ip), the host's addresses read in a thread of their own, an OVSDB session (no lock);
+- :func:`read_mesh_info` (plan): the bridges from OVSDB, then their flows and traces
+  (:func:`read_bridges`, ``WORKERS`` calls at a time), as the module's result.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils.appctl import Appctl
+from ansible_collections.cloudstack.ovs.plugins.module_utils.cloudstack_agent import (
+    agent_considers_configured,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
+    BROADCAST_MAC,
+    flow_lines,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
+    CS_HOST_SETUP,
+    tunnel_ports,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import (
+    is_tunnel_bridge,
+    ovs_addresses,
+    parse_fdb,
+    parse_trace,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ofctl import Ofctl, ovs_rundir
+from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
+from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
+
+# A locally administered source address for the traced frames (tracing never learns it).
+TRACE_SRC_MAC = '02:00:00:00:00:01'
+# ovs-ofctl calls and control commands at a time (each bounded by the timeout; read-only)
+WORKERS = 6
+
+
+class Reader(Ofctl):
+    """ovs-ofctl, ovs-vswitchd's control commands (``appctl.Appctl``) and ip, each bounded by
+    the module's timeout; read-only calls only."""
+
+    def __init__(self, module, rundir, timeout):
+        super(Reader, self).__init__(module, rundir, timeout)
+        self.ip = module.get_bin_path('ip', required=True)
+        self.appctl = Appctl(rundir, timeout)
+
+    def flows(self, bridge):
+        try:
+            rc, out, err = self.dump_flows(bridge)
+        except OvsdbError as exc:
+            return None, str(exc)  # a hung ovs-vswitchd is a finding, not the end of the read
+        if rc != 0:
+            return None, (err or out).strip() or 'rc=%d' % rc
+        return flow_lines(out), None
+
+    def appctl_call(self, *args):
+        """One ovs-vswitchd control command (``ovs-appctl <args>``); its text answer."""
+        return self.appctl.call(*args)
+
+    def trace(self, bridge, flow):
+        return parse_trace(self.appctl_call('ofproto/trace', bridge, flow))
+
+    def addresses(self):
+        rc, out, err = self.module.run_command([self.ip, '-j', 'addr', 'show'])
+        if rc != 0:
+            raise OvsdbError('addresses: ip -j addr show failed: %s' % (err or out).strip())
+        return out
+
+
+def tunnel_ofports(bridge):
+    """OpenFlow port number -> tunnel port name, for the bridge's tunnel ports."""
+    tunnels = {}
+    for pname, port in tunnel_ports(bridge).items():
+        for iface in port['interfaces'].values():
+            if iface.get('ofport') and iface['ofport'] > 0:
+                tunnels[iface['ofport']] = pname
+    return tunnels
+
+
+def _guarded(func, *args):
+    """(result, None), or (None, error) when a control command failed or timed out."""
+    try:
+        return func(*args), None
+    except OvsdbError as exc:
+        return None, str(exc)
+
+
+def read_bridges(reader, bridges, trace, max_unicast):
+    """Every bridge's flows and (with ``trace``) the three traces of the module's description.
+
+    The ovs-ofctl calls and control commands are independent, each bounded by the timeout:
+    they run WORKERS at a time. A bridge's traces stop at its first failed call (``error``),
+    in the order broadcast, from each tunnel, learned MACs, unicast; what came before is kept.
+    """
+    pending = {}
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for name, data in bridges.items():
+            job = pending[name] = dict(flows=pool.submit(reader.flows, name))
+            if not trace:
+                continue
+            job['tunnels'] = tunnels = tunnel_ofports(data)
+            job['broadcast'] = pool.submit(_guarded, reader.trace, name,
+                                           'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                                           % (TRACE_SRC_MAC, BROADCAST_MAC))
+            job['from_tunnels'] = [(pname, pool.submit(_guarded, reader.trace, name,
+                                                       'in_port=%d,dl_src=%s,dl_dst=%s'
+                                                       % (ofport, TRACE_SRC_MAC, BROADCAST_MAC)))
+                                   for ofport, pname in sorted(tunnels.items())]
+            job['fdb'] = pool.submit(_guarded, reader.appctl_call, 'fdb/show', name)
+        # the unicast traces need the learned MACs: a second round
+        for name, job in pending.items():
+            bridges[name]['flows'], bridges[name]['flows_error'] = job['flows'].result()
+            if not trace:
+                bridges[name]['trace'] = None
+                continue
+            result = bridges[name]['trace'] = dict(broadcast=None, from_tunnels=[], unicast=[],
+                                                   error=None)
+            result['broadcast'], result['error'] = job['broadcast'].result()
+            for pname, future in job['from_tunnels']:
+                entry, error = future.result()
+                if result['error'] is None and error is not None:
+                    result['error'] = error
+                if result['error'] is None:
+                    entry['port'] = pname
+                    result['from_tunnels'].append(entry)
+            fdb, error = job['fdb'].result()
+            if result['error'] is None and error is not None:
+                result['error'] = error
+            if result['error'] is not None:
+                continue
+            tunnels = job['tunnels']
+            learned = [e for e in parse_fdb(fdb) if e['port'] in tunnels][:max_unicast]
+            job['unicast'] = [(entry, pool.submit(_guarded, reader.trace, name,
+                                                  'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                                                  % (TRACE_SRC_MAC, entry['mac'])))
+                              for entry in learned]
+        for name, job in pending.items():
+            result = bridges[name]['trace']
+            for entry, future in job.get('unicast', []):
+                traced, error = future.result()
+                if result['error'] is None and error is not None:
+                    result['error'] = error
+                if result['error'] is None:
+                    traced.update(mac=entry['mac'], port=job['tunnels'][entry['port']])
+                    result['unicast'].append(traced)
+
+
+def mesh_info_request(params):
+    """The parameters checked once, before anything is read (what a spec cannot say)."""
+    if params['host_id'] is not None and params['host_id'] < 1:
+        raise ParamError('host_id: must be a positive CloudStack host id (got %r)'
+                         % params['host_id'])
+    if params['max_unicast_traces'] < 0:
+        raise ParamError('max_unicast_traces: must be 0 or more (got %r)'
+                         % params['max_unicast_traces'])
+    return params
+
+
+class MeshInfoContext(object):
+    """What the read shares: the ``Reader``, the OVSDB session (``None`` once closed) and the
+    host's addresses, read by ``ip`` in a thread of their own meanwhile (a future)."""
+
+    def __init__(self, reader, session, addresses):
+        self.reader = reader
+        self.session = session
+        self.addresses = addresses
+
+
+def mesh_info_context(module):
+    """The ``context`` factory of ``gre_mesh_info``: ``ip`` starts reading the addresses, then
+    the OVSDB session (no lock: the module only reads) opens beside it."""
+    sessions = ovsdb_context(module, lock=False)
+
+    @contextmanager
+    def context():
+        reader = Reader(module, ovs_rundir(module.params), module.params['timeout'])
+        with ThreadPoolExecutor(max_workers=1) as side:
+            addresses = side.submit(reader.addresses)  # read while OVSDB is
+            with sessions() as session:
+                yield MeshInfoContext(reader, session, addresses)
+    return context
+
+
+def read_mesh_info(ctx, request):
+    """This host's side of the mesh: a Plan with no changes, the reading as its result.
+    The session closes once the rows are read: the traces need ovs-vswitchd only."""
+    with ctx.session:
+        found, internal = ctx.session.bridge_details()
+    bridges = dict((name, data) for name, data in found.items()
+                   if is_tunnel_bridge(data) or name in request['bridges'])
+    missing = [b for b in request['bridges'] if b not in bridges]
+    if missing:
+        raise ParamError('bridges: no such bridge: %s' % ', '.join(missing))
+    host_id = request['host_id']
+    for data in bridges.values():
+        setup = data['other_config'].get(CS_HOST_SETUP)
+        data['agent_configured'] = (None if host_id is None
+                                    else agent_considers_configured(setup, host_id))
+    read_bridges(ctx.reader, bridges, request['trace'], request['max_unicast_traces'])
+    return Plan(result=dict(host_id=host_id, bridges=bridges,
+                            addresses=ovs_addresses(ctx.addresses.result(), internal)))
