@@ -27,14 +27,13 @@ import concurrent.futures
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
 # the testbed: tests/ is on the venv's path (make venv writes a .pth file naming it); the
 # collection: make lab runs this with PYTHONPATH naming .build/link (make link)
 from testbed import Lab, TestbedError
-from testbed.ansible_cli import read_task_events, task_events_env
+from testbed.ansible_cli import ansible, read_task_events, task_events_env
 from testbed.agent import AgentReplay, replay_mesh
 from testbed.lab import check_capacity
 from testbed.rootfs import mirror_hosts
@@ -50,7 +49,6 @@ RUN_DIR = os.path.join(HERE, 'run')
 OUT_DIR = os.path.join(HERE, 'out')
 INVENTORY = os.path.join(HERE, 'inventory.yml')
 EVENTS = os.path.join(RUN_DIR, 'events.jsonl')
-PYTHON = sys.executable
 NETWORKS = (1001, 1002)
 NR_HUGEPAGES = '/proc/sys/vm/nr_hugepages'
 HUGEPAGES_SAVED = os.path.join(RUN_DIR, 'nr_hugepages.before')
@@ -77,25 +75,20 @@ class Step(object):
         self.log.append('%s (at %.1f s)' % (text, elapsed))
 
 
-def ansible_env():
-    env = dict(os.environ)
-    env.update(task_events_env(EVENTS))
-    env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'link'),
-               ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_RETRY_FILES_ENABLED='False',
-               ANSIBLE_FORCE_COLOR=env.get('ANSIBLE_FORCE_COLOR', '0'),
-               ANSIBLE_PIPELINING='True', ANSIBLE_FORKS=env.get('ANSIBLE_FORKS', '5'))
-    return env
-
-
 def run_playbook(playbook, extra=()):
-    """Run a playbook as an operator would; return the task events it recorded."""
+    """Run a playbook as an operator would (its output on the terminal, through the testbed's
+    runner: the hosts' interpreter is the inventory's); return the task events it recorded."""
     if os.path.exists(EVENTS):
         os.unlink(EVENTS)
-    cmd = [os.path.join(os.path.dirname(PYTHON), 'ansible-playbook'), '-i', INVENTORY,
-           os.path.join(ROOT, 'playbooks', playbook)] + list(extra)
-    print('$ ' + ' '.join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
+    argv = ['ansible-playbook', '-i', INVENTORY, os.path.join(ROOT, 'playbooks', playbook)]
+    argv += list(extra)
+    print('$ ' + ' '.join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in argv),
           flush=True)
-    proc = subprocess.run(cmd, env=ansible_env(), cwd=ROOT, check=False)
+    env = task_events_env(EVENTS)
+    # the terminal's colours, as ansible-playbook run by hand shows them
+    env.update(ANSIBLE_NOCOLOR=os.environ.get('ANSIBLE_NOCOLOR', '0'), ANSIBLE_PIPELINING='True',
+               ANSIBLE_FORKS=os.environ.get('ANSIBLE_FORKS', '5'))
+    proc = ansible(*argv, env=env, live=True, timeout=None)
     events = read_task_events(EVENTS)
     if proc.returncode != 0:
         raise TestbedError('ansible-playbook %s failed (rc=%d)' % (playbook, proc.returncode))

@@ -83,12 +83,15 @@ def run_module(name, args, check_mode=False, diff=False, timeout=120, env=None, 
 
 
 def ansible(*argv, **kw):
-    """Run an ansible command line (``ansible``, ``ansible-playbook`` ...) from the venv."""
+    """Run an ansible command line (``ansible``, ``ansible-playbook`` ...) from the venv.
+
+    Its output is captured (``.stdout``, ``.stderr``), or with ``live=True`` goes to this
+    process's own, as an operator watches it (``make lab``)."""
     binary = os.path.join(os.path.dirname(PYTHON), argv[0])
     env = ansible_env(**kw.pop('env', {}))
-    return subprocess.run([binary] + list(argv[1:]), capture_output=True, text=True, env=env,
-                          cwd=kw.pop('cwd', ROOT), timeout=kw.pop('timeout', 600), check=False,
-                          **kw)
+    return subprocess.run([binary] + list(argv[1:]), capture_output=not kw.pop('live', False),
+                          text=True, env=env, cwd=kw.pop('cwd', ROOT),
+                          timeout=kw.pop('timeout', 600), check=False, **kw)
 
 
 def recap(stdout):
