@@ -28,7 +28,8 @@ CORES = {'oldest': ('requirements-core-oldest.txt', None, '12.3.0'),
          'newest': ('requirements-core-newest.txt', '3.12', '14.5.0')}
 # What a user's controller or host runs, and its documentation.
 SHIPPED_FILES = {'MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.rst',
-                 'requirements.txt', 'requirements.yml', 'bindep.txt', 'execution-environment.yml',
+                 'requirements.txt', 'requirements-host.txt', 'requirements.yml', 'bindep.txt',
+                 'execution-environment.yml',
                  'tests/config.yml'}
 SHIPPED_DIRS = ('plugins/', 'roles/', 'meta/', 'docs/', 'changelogs/', 'playbooks/',
                 'tests/sanity/')
