@@ -4,7 +4,6 @@
 
     path = debian_base(cache_dir)                       # python3 + openssh-server, minbase
     path = debian_base(cache_dir, include=('python3',))  # another package set, its own cache
-    tar = base_tarball(path, '/tmp/base.tar')           # for ``podman import /tmp/base.tar``
 
 The base is ``debootstrap --variant=minbase`` of the machine's Debian release plus the packages
 ``include`` names (and what they depend on), like a freshly installed minimal server. It is
@@ -40,7 +39,6 @@ import os
 import re
 import shutil
 import subprocess
-import tarfile
 
 from .proc import TestbedError
 
@@ -221,25 +219,6 @@ def _finish(root, suite, mirror):
         shutil.rmtree(os.path.join(root, *sub), ignore_errors=True)
         os.makedirs(os.path.join(root, *(sub + ('partial',))))
     shutil.rmtree(os.path.join(root, 'debootstrap'), ignore_errors=True)
-
-
-def base_tarball(root, dest):
-    """Write the base at ``root`` as an uncompressed tar (numeric owners, device nodes,
-    symlinks kept) for ``podman import DEST``; returns ``dest``."""
-    tmp = dest + '.tmp'
-    with tarfile.open(tmp, 'w', format=tarfile.PAX_FORMAT) as tar:
-        for name in sorted(os.listdir(root)):
-            if name == '.cso-base.json':
-                continue
-            tar.add(os.path.join(root, name), arcname=name, recursive=True,
-                    filter=_numeric_owner)
-    os.rename(tmp, dest)
-    return dest
-
-
-def _numeric_owner(info):
-    info.uname = info.gname = ''
-    return info
 
 
 def main(argv=None):
