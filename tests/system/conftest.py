@@ -37,6 +37,14 @@ def _must_be_root():
 
 
 @pytest.fixture
+def workdir(tmp_path):
+    """A fresh directory for one test, as a string (the tests join paths and write it into
+    playbooks and shell scripts); pytest's ``tmp_path`` keeps the last runs for a look after a
+    failure."""
+    return str(tmp_path)
+
+
+@pytest.fixture
 def ovs_switch():
     """A fresh Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath) for one test."""
     switch = OvsSwitch().start()

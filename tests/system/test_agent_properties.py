@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 
 import pytest
 
@@ -22,15 +21,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.properties import (
 )
 
 SECRET = 'Tr0ub4dor&3-secret-value'
-
-
-@pytest.fixture
-def workdir():
-    path = tempfile.mkdtemp(prefix='agentprops-%d-' % os.getpid())
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def run_module(args, check=False, diff=True):

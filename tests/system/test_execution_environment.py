@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import pytest
 import yaml
@@ -38,12 +37,8 @@ def run(*argv, **kw):
 
 
 @pytest.fixture(scope='module')
-def workdir():
-    path = tempfile.mkdtemp(prefix='ee-%d-' % os.getpid())
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+def workdir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp('ee'))
 
 
 @pytest.fixture(scope='module')

@@ -8,11 +8,9 @@ and ovs-vswitchd without the module insert, a second run changes nothing. The da
 stopped by the pids they wrote, also when the test fails."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -82,13 +80,12 @@ def stop_daemons(rundir):
 
 
 @pytest.fixture
-def workdir():
-    path = tempfile.mkdtemp(prefix='kvmroles-%d-' % os.getpid())
+def workdir(tmp_path):
+    """conftest's workdir, and the daemons the roles started there stopped afterwards."""
     try:
-        yield path
+        yield str(tmp_path)
     finally:
-        stop_daemons(os.path.join(path, 'run'))
-        shutil.rmtree(path, ignore_errors=True)
+        stop_daemons(str(tmp_path / 'run'))
 
 
 def recap(log):

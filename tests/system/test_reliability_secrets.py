@@ -45,15 +45,6 @@ exec "$@"
 '''
 
 
-@pytest.fixture
-def workdir():
-    path = tempfile.mkdtemp(prefix='secrets-%d-' % os.getpid())
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def module_command(name, args, workdir, check=False, diff=True):
     params = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
     fd, args_file = tempfile.mkstemp(dir=workdir, prefix='args-', suffix='.json')

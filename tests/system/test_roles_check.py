@@ -12,23 +12,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
-import shutil
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINK = os.path.join(ROOT, '.build', 'link')
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
-
-
-@pytest.fixture
-def workdir():
-    path = tempfile.mkdtemp(prefix='rolescheck-%d-' % os.getpid())
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def run_play(workdir, tasks, check=True, extra=()):
