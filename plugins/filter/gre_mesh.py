@@ -87,8 +87,37 @@ def gre_mesh_networks(hostvars, members, host):
     return [{'key': key, 'peers': peers[key]} for key in mine]
 
 
+@filter_errors(named=True)
+def gre_mesh_checked(hostvars, members, hosts=None):
+    """The whole mesh checked once, compact (hosts x networks), for every host of a run to take
+    its own networks from without reading any other host's variables:
+    ``{host_ids: {host: id}, networks: {host: [key]}, peers: {'<key>': [{host_id, remote_ip}]}}``.
+
+    ``hosts`` (the hosts of the run) are checked as well and get ``host_ids`` and ``networks``
+    entries; only ``members`` are peers. The peers of host H in network K are ``peers['K']``
+    without H's own entry (host ids are unique), in ``members`` order: what
+    ``gre_mesh_networks(hostvars, members, H)`` gives.
+    """
+    for value, what in ((members, 'members'), (hosts or [], 'hosts')):
+        if not isinstance(value, (list, tuple)):
+            raise ParamError('%s must be a list of inventory host names, got %r' % (what, value))
+    member_set = set(members)
+    names = list(members) + [h for h in (hosts or []) if h not in member_set]
+    host_ids, networks, peers = {}, {}, {}
+    for entry in validate_mesh(names, _reader(hostvars)):
+        name = entry['name']
+        host_ids[name] = entry['host_id']
+        networks[name] = entry['networks']
+        if name not in member_set:
+            continue
+        for key in entry['networks']:
+            peers.setdefault(str(key), []).append({'host_id': entry['host_id'],
+                                                   'remote_ip': entry['underlay_ip']})
+    return {'host_ids': host_ids, 'networks': networks, 'peers': peers}
+
+
 class FilterModule(object):
-    """cloudstack.ovs GRE mesh filter."""
+    """cloudstack.ovs GRE mesh filters."""
 
     def filters(self):
-        return {'gre_mesh_networks': gre_mesh_networks}
+        return {'gre_mesh_networks': gre_mesh_networks, 'gre_mesh_checked': gre_mesh_checked}
