@@ -1,15 +1,16 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""The GRE mesh of one host from the inventory (used by ``playbooks/gre_mesh.yml``).
+"""The GRE mesh from the inventory: ``gre_mesh_checked``, the whole mesh checked once for a run
+(``playbooks/gre_mesh.yml``, ``plugins/filter/gre_mesh_checked.yml``), and ``gre_mesh_networks``,
+one host's networks and peers (``plugins/filter/gre_mesh_networks.yml``).
 
-Documented in ``plugins/filter/gre_mesh_networks.yml``. The whole mesh is checked first
-(``module_utils/mesh_inventory.py``, shared with the mesh doctor): a bad entry of any host fails
-every host's run, before any host changes. One pass over the mesh's members reads each member's
-three variables once: linear in hosts x networks.
+Both check the whole mesh first (``module_utils/mesh_inventory.py``, shared with the mesh
+doctor): a bad entry of any host fails every host's run, before any host changes. One pass over
+the mesh's members reads each member's three variables once: linear in hosts x networks.
 
-Within one Ansible worker process (one host, one task) the checked mesh is kept for the same
-mesh object and members: the task templates the variable more than once (``when`` and the
-module's arguments). Only in a worker: the controller's one ``hostvars`` object lives across
+Within one Ansible worker process (one host, one task) ``gre_mesh_networks`` keeps the checked
+mesh for the same mesh object and members: a task may template the variable more than once
+(``when`` and the module's arguments). Only in a worker: the controller's one ``hostvars`` object lives across
 tasks while ``set_fact`` and ``add_host`` change what it holds.
 """
 
