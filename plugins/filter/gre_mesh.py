@@ -1,15 +1,16 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""The GRE mesh of one host from the inventory (used by ``playbooks/gre_mesh.yml``).
+"""The GRE mesh from the inventory: ``gre_mesh_checked``, the whole mesh checked once for a run
+(``playbooks/gre_mesh.yml``, ``plugins/filter/gre_mesh_checked.yml``), and ``gre_mesh_networks``,
+one host's networks and peers (``plugins/filter/gre_mesh_networks.yml``).
 
-Documented in ``plugins/filter/gre_mesh_networks.yml``. The whole mesh is checked first
-(``module_utils/mesh_inventory.py``, shared with the mesh doctor): a bad entry of any host fails
-every host's run, before any host changes. One pass over the mesh's members reads each member's
-three variables once: linear in hosts x networks.
+Both check the whole mesh first (``module_utils/mesh_inventory.py``, shared with the mesh
+doctor): a bad entry of any host fails every host's run, before any host changes. One pass over
+the mesh's members reads each member's three variables once: linear in hosts x networks.
 
-Within one Ansible worker process (one host, one task) the checked mesh is kept for the same
-mesh object and members: the task templates the variable more than once (``when`` and the
-module's arguments). Only in a worker: the controller's one ``hostvars`` object lives across
+Within one Ansible worker process (one host, one task) ``gre_mesh_networks`` keeps the checked
+mesh for the same mesh object and members: a task may template the variable more than once
+(``when`` and the module's arguments). Only in a worker: the controller's one ``hostvars`` object lives across
 tasks while ``set_fact`` and ``add_host`` change what it holds.
 """
 
@@ -87,8 +88,37 @@ def gre_mesh_networks(hostvars, members, host):
     return [{'key': key, 'peers': peers[key]} for key in mine]
 
 
+@filter_errors(named=True)
+def gre_mesh_checked(hostvars, members, hosts=None):
+    """The whole mesh checked once, compact (hosts x networks), for every host of a run to take
+    its own networks from without reading any other host's variables:
+    ``{host_ids: {host: id}, networks: {host: [key]}, peers: {'<key>': [{host_id, remote_ip}]}}``.
+
+    ``hosts`` (the hosts of the run) are checked as well and get ``host_ids`` and ``networks``
+    entries; only ``members`` are peers. The peers of host H in network K are ``peers['K']``
+    without H's own entry (host ids are unique), in ``members`` order: what
+    ``gre_mesh_networks(hostvars, members, H)`` gives.
+    """
+    for value, what in ((members, 'members'), (hosts or [], 'hosts')):
+        if not isinstance(value, (list, tuple)):
+            raise ParamError('%s must be a list of inventory host names, got %r' % (what, value))
+    member_set = set(members)
+    names = list(members) + [h for h in (hosts or []) if h not in member_set]
+    host_ids, networks, peers = {}, {}, {}
+    for entry in validate_mesh(names, _reader(hostvars)):
+        name = entry['name']
+        host_ids[name] = entry['host_id']
+        networks[name] = entry['networks']
+        if name not in member_set:
+            continue
+        for key in entry['networks']:
+            peers.setdefault(str(key), []).append({'host_id': entry['host_id'],
+                                                   'remote_ip': entry['underlay_ip']})
+    return {'host_ids': host_ids, 'networks': networks, 'peers': peers}
+
+
 class FilterModule(object):
-    """cloudstack.ovs GRE mesh filter."""
+    """cloudstack.ovs GRE mesh filters."""
 
     def filters(self):
-        return {'gre_mesh_networks': gre_mesh_networks}
+        return {'gre_mesh_networks': gre_mesh_networks, 'gre_mesh_checked': gre_mesh_checked}

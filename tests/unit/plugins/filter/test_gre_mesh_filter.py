@@ -2,12 +2,18 @@
 # Apache License 2.0 (see LICENSE)
 """gre_mesh_networks: each host's GRE networks and peers from the inventory, in one pass."""
 
+import os
+
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudstack.ovs.plugins.filter import gre_mesh
-from ansible_collections.cloudstack.ovs.plugins.filter.gre_mesh import gre_mesh_networks
+from ansible_collections.cloudstack.ovs.plugins.filter.gre_mesh import (
+    gre_mesh_checked,
+    gre_mesh_networks,
+)
 
 
 def host(host_id, ip, networks):
@@ -83,6 +89,81 @@ def test_reads_each_members_variables_once_linear_in_hosts():
         assert CountingVars.reads == 3 * count
 
 
+def test_checked_mesh_is_compact_and_names_the_peers_of_each_key_in_members_order():
+    checked = gre_mesh_checked(HOSTVARS, MEMBERS, ['kvm1', 'other'])
+    assert checked == {
+        'host_ids': {'kvm1': 1, 'kvm2': 2, 'kvm3': 3, 'kvm4': 4, 'other': 9},
+        'networks': {'kvm1': [1001, 1002], 'kvm2': [1001], 'kvm3': [1002, 1001], 'kvm4': [],
+                     'other': [1001]},
+        # 'other' is a host of the run but no member: checked, never a peer
+        'peers': {'1001': [{'host_id': 1, 'remote_ip': '192.0.2.11'},
+                           {'host_id': 2, 'remote_ip': '192.0.2.12'},
+                           {'host_id': 3, 'remote_ip': '192.0.2.13'}],
+                  '1002': [{'host_id': 1, 'remote_ip': '192.0.2.11'},
+                           {'host_id': 3, 'remote_ip': '192.0.2.13'}]}}
+    assert gre_mesh_checked({'a': {}}, ['a']) == {
+        'host_ids': {'a': None}, 'networks': {'a': []}, 'peers': {}}
+
+
+def test_checked_mesh_reads_each_hosts_variables_once_for_the_whole_run():
+    """Once per run, not per host: 3 reads per host, where gre_mesh_networks on every host
+    reads 3 x members per host."""
+    count = 40
+    hostvars = dict(('h%d' % i, CountingVars(host(i, '192.0.2.%d' % i, list(range(1001, 1009)))))
+                    for i in range(1, count + 1))
+    CountingVars.reads = 0
+    checked = gre_mesh_checked(hostvars, sorted(hostvars), sorted(hostvars))
+    assert CountingVars.reads == 3 * count
+    assert [len(checked['peers'][str(k)]) for k in range(1001, 1009)] == [count] * 8
+
+
+def playbook_vars():
+    """The play variables of playbooks/gre_mesh.yml that derive one host's networks."""
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'playbooks',
+                        'gre_mesh.yml')
+    with open(path) as handle:
+        return yaml.safe_load(handle)[0]['vars']
+
+
+def render(expression, variables):
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    try:
+        from ansible.template import trust_as_template
+    except ImportError:   # ansible-core < 2.19 templates every string
+        def trust_as_template(value):
+            return value
+    names = dict((k, trust_as_template(v) if isinstance(v, str) else v)
+                 for k, v in variables.items())
+    return Templar(loader=DataLoader(), variables=names).template(trust_as_template(expression))
+
+
+@pytest.mark.parametrize('members', [MEMBERS, ['kvm3', 'kvm2', 'kvm1', 'kvm4'], ['kvm2', 'kvm1']])
+def test_the_playbooks_derivation_gives_what_gre_mesh_networks_gives(members):
+    """gre_mesh.yml takes each host's networks from the checked mesh with built-in filters
+    (no collection filter, no other host's variables in the host's worker)."""
+    play = playbook_vars()
+    checked = gre_mesh_checked(HOSTVARS, members, MEMBERS)
+    for name in MEMBERS:
+        variables = dict(play, gre_mesh_checked=checked, gre_mesh_check={'failed': False},
+                         inventory_hostname=name)
+        got = render(play['gre_mesh_networks'], variables)
+        assert got == gre_mesh_networks(HOSTVARS, members, name), name
+        assert [n['key'] for n in got] == checked['networks'][name]
+
+
+def test_the_playbooks_derivation_fails_every_host_with_the_checks_message():
+    from ansible.errors import AnsibleError
+    play = playbook_vars()
+    message = 'the mesh inventory is wrong, no host is changed: cloudstack_host_id of kvm2: x'
+    for name in MEMBERS:
+        variables = dict(play, gre_mesh_check={'failed': True, 'msg': message},
+                         inventory_hostname=name)
+        with pytest.raises(AnsibleError) as err:
+            render(play['gre_mesh_networks'], variables)
+        assert message in str(err.value)
+
+
 def test_one_worker_checks_the_same_mesh_once(monkeypatch):
     """In an Ansible worker (one host, one task) the task templates the variable twice."""
     hostvars = dict(('h%d' % i, CountingVars(host(i, '192.0.2.%d' % i, [1001])))
@@ -126,6 +207,11 @@ def test_bad_inventory_names_the_host_and_the_variable(hostvars, members, name, 
         gre_mesh_networks(hostvars, members, name)
     assert message in str(err.value)
     assert str(err.value).startswith('gre_mesh_networks: ')
+    # the run's one check refuses it the same way (the host is a host of the run)
+    with pytest.raises(AnsibleFilterError) as err:
+        gre_mesh_checked(hostvars, members, [name])
+    assert message.replace("host 'ghost'", 'ghost:') in str(err.value)
+    assert str(err.value).startswith('gre_mesh_checked: ')
 
 
 # Issue 22 D: each of these is wrong in ONE host's own entry. Before, only the peers sharing a
@@ -164,6 +250,9 @@ def test_a_bad_entry_of_any_host_fails_every_host(label, bad, entry, message):
             gre_mesh_networks(hostvars, MEMBERS, name)
         assert message in str(err.value), (name, str(err.value))
         assert 'no host is changed' in str(err.value)
+    with pytest.raises(AnsibleFilterError) as err:
+        gre_mesh_checked(hostvars, MEMBERS, MEMBERS)
+    assert message in str(err.value) and 'no host is changed' in str(err.value)
 
 
 def test_every_problem_is_named_up_to_five():
