@@ -142,8 +142,8 @@ def zone_bench(rounds):
     from ansible_collections.cloudstack.ovs.plugins.filter.mesh_doctor import mesh_doctor_report
     print('mesh doctor analysis (mesh_doctor_report filter) on synthetic readings, %d networks, '
           'best of %d, CPU seconds' % (ZONE_NETWORKS, rounds))
-    print('  %5s %10s %11s %12s %10s %12s' % ('hosts', 'ports', 'clean cpu s', 'broken cpu s',
-                                               'findings', 'us/port'))
+    header = ('hosts', 'ports', 'clean cpu s', 'broken cpu s', 'findings', 'us/port')
+    print('  %5s %10s %11s %12s %10s %12s' % header)
     rows = []
     for size in ZONE_SIZES:
         times = {}
@@ -162,9 +162,9 @@ def zone_bench(rounds):
             times[broken] = (best, len(result['findings']))
         ports = size * ZONE_NETWORKS * (size - 1)
         rows.append((size, ports, times[False][0], times[True][0]))
-        print('  %5d %10d %11.3f %12.3f %10d %12.1f' % (size, ports, times[False][0],
-                                                       times[True][0], times[True][1],
-                                                       1e6 * times[True][0] / ports))
+        row = (size, ports, times[False][0], times[True][0], times[True][1],
+               1e6 * times[True][0] / ports)
+        print('  %5d %10d %11.3f %12.3f %10d %12.1f' % row)
     first, last = rows[0], rows[-1]
     hosts_x_networks = float(last[0]) / first[0]
     print('growth from %d to %d hosts (x %d networks):' % (first[0], last[0], ZONE_NETWORKS))
