@@ -9,12 +9,16 @@ built, in one run, on throwaway ovsdb-server/ovs-vswitchd pairs (userspace datap
 (c) one chained ``ovs-vsctl`` command;
 (d) a raw ovsdbapp transaction;
 plus Ansible's fixed cost of one trivial task, and the idempotent re-run of the module (as the
-process Ansible runs on the host) against a bare ovsdbapp read of the same tables (also a process).
+process Ansible runs on the host) against a bare ovsdbapp read of the same tables (also a process),
+and the same re-run as an ``ansible-playbook`` run (the one task of (a) again, nothing to change)
+against that read plus Ansible's fixed cost (issue 20: <= 1.2x).
 
-Prints the times and the ratios the project targets. Run as root: ``make bench``.
+Prints the times and the ratios the project targets. Run as root: ``make bench``;
+``bench/gre_mesh.py --rerun-only`` measures the re-runs alone (no (b), (c), (d)).
 Only documentation addresses (198.51.100.0/24) are used, inside the switch's own namespace.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -22,7 +26,7 @@ import tempfile
 import time
 
 from testbed import OvsSwitch
-from testbed.ansible_cli import PYTHON, ansible, ansible_env
+from testbed.ansible_cli import PYTHON, ansible, ansible_env, recap
 
 HOSTS = 64
 NETWORKS = 32
@@ -71,7 +75,8 @@ def localhost_inventory(directory):
 
 
 def module_args(switch):
-    return dict(host_id=HOST_ID, datapath_type='netdev', db=switch.db,
+    # timeout 120 s: the module's 10 s is too short for 2,016 ports on a loaded shared machine
+    return dict(host_id=HOST_ID, datapath_type='netdev', db=switch.db, timeout=120,
                 networks=[dict(key=key, peers=PEERS) for key in KEYS])
 
 
@@ -81,6 +86,17 @@ def run_a(switch, directory, inventory):
         'hosts': 'localhost', 'gather_facts': False,
         'tasks': [{'name': 'mesh', 'cloudstack.ovs.gre_network': module_args(switch)}]}]))
     return lambda: check(ansible('ansible-playbook', '-i', inventory, playbook), '(a)')
+
+
+def run_a_again(switch, directory, inventory):
+    """(a) once more on the switch it built: ansible-playbook must report nothing changed."""
+    again = run_a(switch, directory, inventory)
+
+    def go():
+        proc = again()
+        if any(counts.get('changed') for counts in recap(proc.stdout).values()):
+            raise SystemExit('re-run of (a) changed something:\n' + proc.stdout[-3000:])
+    return go
 
 
 def run_fixed(directory, inventory):
@@ -205,7 +221,59 @@ def best(times):
     return min(times)
 
 
+RERUN_TARGET = 1.2
+
+
+def rerun_rows(rerun, bare, fixed, playbook_rerun):
+    """The re-run rows and ratios (also all that --rerun-only prints)."""
+    for label, seconds in (('re-run of gre_network (module process, unchanged)', rerun),
+                           ('bare ovsdbapp read (process)', bare),
+                           ('Ansible fixed cost (one trivial task)', fixed),
+                           ('re-run of (a) by ansible-playbook (unchanged)', playbook_rerun)):
+        print('  %-52s %9.3f s' % (label, seconds))
+
+
+def rerun_ratios(rerun, bare, fixed, playbook_rerun):
+    rerun_ratio = rerun / bare
+    floor_ratio = playbook_rerun / (bare + fixed)
+    print('  re-run / bare read               = %7.2fx   target <= 1.5x   %s'
+          % (rerun_ratio, 'ok' if rerun_ratio <= 1.5 else 'MISSED'))
+    print('  playbook re-run / (bare + fixed) = %7.2fx   target <= %.1fx   %s'
+          % (floor_ratio, RERUN_TARGET, 'met' if floor_ratio <= RERUN_TARGET else 'NO'))
+
+
+def measure_reruns(switch, directory, inventory, rounds=5):
+    """Interleaved, so that load from elsewhere hits all alike: best of ``rounds`` each."""
+    reruns, reads, playbook_reruns, fixed = [], [], [], []
+    for _round in range(rounds):
+        reruns.append(timed(run_module_process(switch)))
+        reads.append(timed(run_bare_read(switch)))
+        playbook_reruns.append(timed(run_a_again(switch, directory, inventory)))
+        fixed.append(timed(run_fixed(directory, inventory)))
+    return best(reruns), best(reads), best(fixed), best(playbook_reruns)
+
+
+def rerun_only(directory, inventory, rounds):
+    switch = OvsSwitch().start()
+    try:
+        timed(run_a(switch, directory, inventory))
+        if count_ports(switch) != PORTS * NETWORKS:
+            raise SystemExit('(a) created %d ports, expected %d'
+                             % (count_ports(switch), PORTS * NETWORKS))
+        rerun, bare, fixed, playbook_rerun = measure_reruns(switch, directory, inventory, rounds)
+    finally:
+        switch.destroy()
+    rerun_rows(rerun, bare, fixed, playbook_rerun)
+    print('ratios:')
+    rerun_ratios(rerun, bare, fixed, playbook_rerun)
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
+    parser.add_argument('--rerun-only', action='store_true',
+                        help='only the idempotent re-runs against the bare read and fixed cost')
+    parser.add_argument('--rounds', type=int, default=5, help='re-run rounds (best is kept)')
+    args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('bench/gre_mesh.py needs root (network namespaces, Open vSwitch)')
     directory = tempfile.mkdtemp(prefix='csovs-bench-')
@@ -213,6 +281,9 @@ def main():
     total = PORTS * NETWORKS
     print('GRE mesh benchmark: %d hosts, %d networks -> %d tunnel ports on one host'
           % (HOSTS, NETWORKS, total))
+    if args.rerun_only:
+        rerun_only(directory, inventory, args.rounds)
+        return
 
     # The machine is shared: the short measurements are taken three times and the best kept.
     fixed = best([timed(run_fixed(directory, inventory)) for _attempt in range(3)])
@@ -223,14 +294,12 @@ def main():
             a_runs.append(timed(run_a(switch, directory, inventory)))
             a_ports = count_ports(switch)
             if attempt == 2:
-                # interleaved, so that load from elsewhere hits both alike
-                reruns, reads = [], []
-                for _round in range(5):
-                    reruns.append(timed(run_module_process(switch)))
-                    reads.append(timed(run_bare_read(switch)))
+                rerun, bare, rerun_fixed, playbook_rerun = measure_reruns(
+                    switch, directory, inventory, args.rounds)
+                fixed = min(fixed, rerun_fixed)
         finally:
             switch.destroy()
-    a, rerun, bare = best(a_runs), best(reruns), best(reads)
+    a = best(a_runs)
     d_runs = []
     for _attempt in range(3):
         switch = OvsSwitch().start()
@@ -257,15 +326,12 @@ def main():
         ('(b) scaled to %d ports' % total, b_scaled),
         ('(c) one chained ovs-vsctl', c),
         ('(d) raw ovsdbapp transaction', d),
-        ('Ansible fixed cost (one trivial task)', fixed),
-        ('re-run of gre_network (module process, unchanged)', rerun),
-        ('bare ovsdbapp read (process)', bare),
     ]
     for label, seconds in rows:
         print('  %-52s %9.3f s' % (label, seconds))
+    rerun_rows(rerun, bare, fixed, playbook_rerun)
     speedup = b_scaled / a
     vs_raw = (a - fixed) / d
-    rerun_ratio = rerun / bare
     print('ratios:')
     print('  (b scaled) / (a)                 = %7.1fx   target >= 50x    %s'
           % (speedup, 'ok' if speedup >= 50 else 'MISSED'))
@@ -273,8 +339,7 @@ def main():
           % (vs_raw, 'ok' if vs_raw <= 2 else 'MISSED'))
     print('  (a) / ((d) + fixed)              = %7.2fx   (the same target, read the other way)'
           % (a / (d + fixed)))
-    print('  re-run / bare read               = %7.2fx   target <= 1.5x   %s'
-          % (rerun_ratio, 'ok' if rerun_ratio <= 1.5 else 'MISSED'))
+    rerun_ratios(rerun, bare, fixed, playbook_rerun)
     print('  (c) / (d)                        = %7.2fx   (for reference)' % (c / d))
 
 

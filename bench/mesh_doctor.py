@@ -11,6 +11,13 @@ be clean) are run alternately, ROUNDS times each, with the same Ansible settings
 and their ratio are printed, with where the doctor's time goes (per task, from the
 ``task_events`` callback). ``--rounds N`` changes the count. Run as root. Only documentation
 addresses, inside the lab's own namespaces.
+
+``--zone`` measures the doctor's analysis alone at zone size instead (no lab, no root): the
+``mesh_doctor_report`` filter (``diagnose``, the Markdown report, the picture) on synthetic
+``gre_mesh_info`` readings of 8, 32, 64 and 128 hosts x 8 networks, a clean zone and one where
+every host lacks its flows in one network and one tunnel in another (findings that break host
+pairs). It prints the time per size and its growth against the growth of hosts x networks and of
+the readings themselves (hosts x networks x peers tunnel ports, what every host reports).
 """
 
 import argparse
@@ -18,11 +25,19 @@ import json
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 
 from testbed import Lab
-from testbed.ansible_cli import ansible, read_task_events, recap, task_events_env
+from testbed.ansible_cli import (
+    COLLECTIONS,
+    ansible,
+    ensure_link,
+    read_task_events,
+    recap,
+    task_events_env,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -64,10 +79,112 @@ def task_times(times_file):
     return dict((action, end - start) for action, (start, end) in spans.items())
 
 
+ZONE_SIZES = (8, 32, 64, 128)
+ZONE_NETWORKS = 8
+
+
+def _reading_port(name, type_, options, ofport, protected):
+    iface = dict(name=name, type=type_, options=options, ofport=ofport, external_ids={},
+                 other_config={}, link_state='up', admin_state='up', error=None,
+                 mac_in_use=None)
+    return dict(name=name, tag=None, trunks=[], vlan_mode=None, protected=protected,
+                external_ids={'cloudstack-ovs-owner': 'gre_network'}, other_config={},
+                interfaces={name: iface})
+
+
+def _reading_bridge(host_id, key, peers):
+    """One tunnel bridge as gre_mesh_info reads it on a healthy host (trace included)."""
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import desired_flows
+    name = 'OVSTunnel%d' % key
+    ports = {name: _reading_port(name, 'internal', {}, 65534, False)}
+    ofports = {}
+    for ofport, (peer_id, ip) in enumerate(peers, 1):
+        pname = 't%d-%d-%d' % (key, host_id, peer_id)
+        ports[pname] = _reading_port(pname, 'gre', dict(key=str(key), remote_ip=ip), ofport, True)
+        ofports[pname] = ofport
+    return dict(
+        name=name, datapath_type='netdev', fail_mode=None, stp_enable=False, rstp_enable=False,
+        controllers=[], other_config={'gre_key': str(key), 'is-ovs-tun-network': 'True',
+                                      'ovs-host-setup': '-1,%d,-1' % host_id},
+        external_ids={}, ports=ports, flows=desired_flows(ofports), flows_error=None,
+        trace=dict(broadcast=dict(tunnels=[dict(remote_ip=ip, key=str(key)) for _p, ip in peers],
+                                  actions='', notes=[]),
+                   from_tunnels=[dict(port=p, tunnels=[], actions='', notes=[])
+                                 for p in sorted(ofports)],
+                   unicast=[], error=None))
+
+
+def synthetic_zone(hosts, networks, broken=False):
+    """The doctor's input for ``hosts`` hosts that all carry ``networks`` networks. ``broken``:
+    every host lacks its split-horizon flows in the first network and its tunnel to the next
+    host in the second."""
+    keys = list(range(1001, 1001 + networks))
+    ips = dict((h, '198.51.100.%d' % h) for h in range(1, hosts + 1))
+    out = []
+    for host_id in range(1, hosts + 1):
+        peers = [(p, ips[p]) for p in range(1, hosts + 1) if p != host_id]
+        bridges = dict(('OVSTunnel%d' % k, _reading_bridge(host_id, k, peers)) for k in keys)
+        if broken:
+            bridges['OVSTunnel%d' % keys[0]]['flows'] = ['priority=0 actions=NORMAL']
+            victim = 't%d-%d-%d' % (keys[1], host_id, host_id % hosts + 1)
+            del bridges['OVSTunnel%d' % keys[1]]['ports'][victim]
+        info = dict(host_id=host_id, bridges=bridges, addresses=[
+            dict(ifname='cloudbr0', address=ips[host_id], prefixlen=24, ovs=True)])
+        out.append(dict(name='kvm%03d' % host_id, host_id=host_id, underlay_ip=ips[host_id],
+                        networks=keys, info=info))
+    return out
+
+
+def zone_bench(rounds):
+    """The doctor's analysis alone at zone size, on synthetic readings."""
+    ensure_link()
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.cloudstack.ovs.plugins.filter.mesh_doctor import mesh_doctor_report
+    print('mesh doctor analysis (mesh_doctor_report filter) on synthetic readings, %d networks, '
+          'best of %d, CPU seconds' % (ZONE_NETWORKS, rounds))
+    header = ('hosts', 'ports', 'clean cpu s', 'broken cpu s', 'findings', 'us/port')
+    print('  %5s %10s %11s %12s %10s %12s' % header)
+    rows = []
+    for size in ZONE_SIZES:
+        times = {}
+        for broken in (False, True):
+            zone = synthetic_zone(size, ZONE_NETWORKS, broken)
+            best = None
+            for _round in range(rounds):
+                # CPU time of this process: the machine is shared, its load varies
+                start = time.process_time()
+                result = mesh_doctor_report(zone)
+                seconds = time.process_time() - start
+                best = seconds if best is None else min(best, seconds)
+            if result['clean'] == broken:
+                raise SystemExit('synthetic zone of %d hosts (broken=%s): the doctor says '
+                                 'clean=%s' % (size, broken, result['clean']))
+            times[broken] = (best, len(result['findings']))
+        ports = size * ZONE_NETWORKS * (size - 1)
+        rows.append((size, ports, times[False][0], times[True][0]))
+        row = (size, ports, times[False][0], times[True][0], times[True][1],
+               1e6 * times[True][0] / ports)
+        print('  %5d %10d %11.3f %12.3f %10d %12.1f' % row)
+    first, last = rows[0], rows[-1]
+    hosts_x_networks = float(last[0]) / first[0]
+    print('growth from %d to %d hosts (x %d networks):' % (first[0], last[0], ZONE_NETWORKS))
+    print('  hosts x networks                  = %7.1fx' % hosts_x_networks)
+    print('  tunnel ports read (the input)     = %7.1fx' % (float(last[1]) / first[1]))
+    for label, index in (('clean zone', 2), ('broken zone', 3)):
+        growth = last[index] / first[index]
+        print('  doctor, %-25s = %7.1fx   (%.2f x the input\'s growth, %.1f x hosts x networks)'
+              % (label, growth, growth / (float(last[1]) / first[1]), growth / hosts_x_networks))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--zone', action='store_true',
+                        help='the analysis alone on synthetic readings of 8-128 hosts (no lab)')
     args = parser.parse_args()
+    if args.zone:
+        zone_bench(min(args.rounds, 3))
+        return
     if os.geteuid() != 0:
         raise SystemExit('bench/mesh_doctor.py needs root (network namespaces, Open vSwitch)')
     work = tempfile.mkdtemp(prefix='csovs-bench-doctor-')

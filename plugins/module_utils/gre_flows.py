@@ -88,6 +88,23 @@ def normalize_flow(line):
     return (int(table), int(priority), frozenset(fields), actions.strip().lower())
 
 
+# Flow lines already parsed: the tunnel bridges of a host (and the hosts the mesh doctor reads)
+# hold the same lines over and over, as ofports count from 1 on every bridge.
+_PARSED = {}
+_PARSED_MAX = 1 << 16
+
+
+def parsed_flow(line):
+    """``(normalize_flow(line), line without counters and flags)``, each line parsed once."""
+    hit = _PARSED.get(line)
+    if hit is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        flow = normalize_flow(line)
+        hit = _PARSED[line] = (flow, _clean_flow_line(line) if flow is not None else None)
+    return hit
+
+
 def installed_flows(text):
     """``ovs-ofctl dump-flows`` output -> {normalised flow: its line without counters and flags}.
 
@@ -97,9 +114,9 @@ def installed_flows(text):
     for line in text.splitlines():
         if 'FLOW reply' in line:
             continue
-        flow = normalize_flow(line)
+        flow, clean = parsed_flow(line)
         if flow is not None:
-            installed[flow] = _clean_flow_line(line)
+            installed[flow] = clean
     return installed
 
 
@@ -109,7 +126,7 @@ def compare_flows(installed, desired):
     ``added`` are desired lines not installed; ``removed`` are installed lines (as
     printed) that are not desired. Both empty means nothing to do.
     """
-    wanted = dict((normalize_flow(line), line) for line in desired)
+    wanted = dict((parsed_flow(line)[0], line) for line in desired)
     added = [wanted[f] for f in wanted if f not in installed]
     removed = sorted(installed[f] for f in installed if f not in wanted)
     return added, removed

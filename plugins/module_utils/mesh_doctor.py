@@ -14,8 +14,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import Param
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_findings import (
     ERROR,
     Findings,
+    Zone,
     check_host,
     host_pair,
+    pairs_broken_by,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_inventory import (
     HOST_ID_VAR,
@@ -105,7 +107,7 @@ def diagnose(hosts):
     """
     raw = hosts
     hosts, problems = normalize_hosts(raw)
-    by_name = dict((h['name'], h) for h in hosts)
+    zone = Zone(hosts)
     found = Findings()
     for problem in problems:
         found.add('inventory-invalid', problem['host'],
@@ -113,21 +115,21 @@ def diagnose(hosts):
                   'correct %s of %s in the inventory (the same check fails gre_mesh.yml) and '
                   'run the doctor again' % (problem['field'], problem['host']))
     unchecked = _unchecked(raw, hosts, problems)
-    keys = sorted(set(k for h in hosts for k in h['networks']))
-    members = dict((k, [h['name'] for h in hosts if k in h['networks']]) for k in keys)
     for host in hosts:
-        check_host(found, host, by_name, members, hosts, unchecked)
+        check_host(found, host, zone, unchecked)
 
     findings = sorted(found.items, key=lambda f: (f['severity'] != ERROR, f['host'],
                                                   f['network'] or 0, f['kind'], f['port'] or ''))
+    # The matrix itself has a row per host pair of each network (hosts^2 per network); what
+    # breaks each pair is looked up, not searched for among all findings.
+    broken = pairs_broken_by(findings)
     networks = {}
-    for key in keys:
+    for key in zone.keys:
         pairs = []
-        names = members[key]
+        names = zone.members[key]
         for i, a in enumerate(names):
             for b in names[i + 1:]:
-                why = [f for f in findings if f['severity'] == ERROR
-                       and host_pair(key, a, b) in f['pairs']]
+                why = broken.get(host_pair(key, a, b), ())
                 pairs.append(dict(a=a, b=b, ok=not why,
                                   why=['%s: %s' % (f['host'], f['title']) for f in why]))
         networks[key] = dict(hosts=names, pairs=pairs)

@@ -82,6 +82,36 @@ def host_pair(key, a, b):
     return (key, a, b) if a <= b else (key, b, a)
 
 
+class Zone(object):
+    """The checked hosts, indexed once per run of the doctor (not per host and network):
+    ``by_name`` (name -> host), ``by_id`` (host id -> name), ``by_ip`` (underlay address ->
+    name), ``members`` (network key -> its hosts' names, in the hosts' order) and ``keys``
+    (the networks, sorted)."""
+
+    def __init__(self, hosts):
+        self.hosts = hosts
+        self.by_name = dict((h['name'], h) for h in hosts)
+        self.by_id = dict((h['host_id'], h['name']) for h in hosts)
+        self.by_ip = dict((h['underlay_ip'], h['name']) for h in hosts)
+        self.members = {}
+        for host in hosts:
+            for key in sorted(set(host['networks'])):
+                self.members.setdefault(key, []).append(host['name'])
+        self.keys = sorted(self.members)
+
+
+def pairs_broken_by(findings):
+    """{host pair: the error findings that break it}, each list in the order of ``findings``:
+    one pass over the findings instead of one per host pair."""
+    index = {}
+    for finding in findings:
+        if finding['severity'] != ERROR:
+            continue
+        for pair in finding['pairs']:
+            index.setdefault(tuple(pair), []).append(finding)
+    return index
+
+
 def _find_bridge(info, key):
     bridges = (info or {}).get('bridges') or {}
     name = gre_names.default_bridge(key)
@@ -121,7 +151,7 @@ def _not_judged(bridge, unchecked):
                gre_names.tunnel_view(p)['remote_ip'] in unchecked) if unchecked else set()
 
 
-def check_tunnels(found, host, by_name, key, bridge, members, all_hosts, unchecked=None):
+def check_tunnels(found, host, zone, key, bridge, members, unchecked=None):
     """Tunnels of one host in one network against what gre_network would leave.
 
     ``unchecked``: the host ids and addresses of hosts whose inventory entry is wrong; tunnels
@@ -131,6 +161,7 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts, uncheck
     """
     name = host['name']
     unchecked = unchecked or set()
+    by_name, by_id, by_ip = zone.by_name, zone.by_id, zone.by_ip
     peers = [dict(host_id=by_name[m]['host_id'], remote_ip=by_name[m]['underlay_ip'])
              for m in members if m != name]
     network = dict(key=key, bridge=bridge['name'], peers=sorted(peers,
@@ -141,8 +172,6 @@ def check_tunnels(found, host, by_name, key, bridge, members, all_hosts, uncheck
     before, after = diff['before']['tunnels'], diff['after']['tunnels']
     skip = _not_judged(bridge, unchecked)
     unknown = set(before[p]['remote_ip'] for p in skip)
-    by_id = dict((h['host_id'], h['name']) for h in all_hosts)
-    by_ip = dict((h['underlay_ip'], h['name']) for h in all_hosts)
     for pname in sorted(set(after) - set(before)):
         peer = by_id.get(gre_names.peer_host_id(pname))
         found.add('tunnel-missing', name,
@@ -342,10 +371,11 @@ def check_trace(found, host, key, bridge, members, by_name, expected=()):
                       [host_pair(key, name, peer)] if peer else [])
 
 
-def check_host(found, host, by_name, members, hosts, unchecked=None):
-    """Every finding of one host: ``members`` maps each network key to its hosts' names;
-    ``unchecked`` the host ids and addresses of the hosts whose inventory entry is wrong."""
+def check_host(found, host, zone, unchecked=None):
+    """Every finding of one host: ``zone`` is the ``Zone`` of the checked hosts; ``unchecked``
+    the host ids and addresses of the hosts whose inventory entry is wrong."""
     name = host['name']
+    by_name, members = zone.by_name, zone.members
     info = host['info']
     if not info or info.get('failed'):
         found.add('host-unreadable', name, '%s: %s' % (name, host.get('error') or (
@@ -377,7 +407,7 @@ def check_host(found, host, by_name, members, hosts, unchecked=None):
                       _fix_mesh(name), key, port=gre_names.default_bridge(key),
                       pairs=[host_pair(key, name, m) for m in members[key] if m != name])
             continue
-        unknown = check_tunnels(found, host, by_name, key, bridge, members[key], hosts, unchecked)
+        unknown = check_tunnels(found, host, zone, key, bridge, members[key], unchecked)
         check_bridge(found, host, key, bridge, members[key], by_name, unchecked)
         check_trace(found, host, key, bridge, members[key], by_name, unknown)
     for bname, bridge in sorted((info.get('bridges') or {}).items()):

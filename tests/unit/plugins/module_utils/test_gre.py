@@ -14,7 +14,9 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre import plan_net
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     desired_flows,
     flow_diff,
+    installed_flows,
     normalize_flow,
+    parsed_flow,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     ADOPTED_KEY,
@@ -444,3 +446,16 @@ def test_purge_values(value, mode):
 def test_bad_purge_names_field_and_value():
     with pytest.raises(ParamError, match=r"^purge: .*'everything'"):
         normalize_purge('everything')
+
+
+def test_parsed_flow_is_normalize_flow_remembered():
+    dumped = ' cookie=0x0, duration=1.2s, reset_counts priority=1000,in_port=3 actions=NORMAL'
+    first = parsed_flow(dumped)
+    assert first == (normalize_flow(dumped), 'priority=1000,in_port=3 actions=NORMAL')
+    assert parsed_flow(dumped) is first
+    assert parsed_flow('NXST_FLOW reply (xid=0x4):') == (None, None)
+    # two bridges with the same lines read alike
+    text = 'NXST_FLOW reply (xid=0x4):\n' + dumped + '\n priority=0 actions=NORMAL\n'
+    assert installed_flows(text) == installed_flows(text) == {
+        normalize_flow(dumped): 'priority=1000,in_port=3 actions=NORMAL',
+        normalize_flow('priority=0 actions=NORMAL'): 'priority=0 actions=NORMAL'}
