@@ -70,6 +70,12 @@ MAX_HOSTS = 244
 # 8 networks of 31 tunnels; with room for larger meshes.
 HOST_MIB = 64
 HOST_MIB_NO_OVS = 8
+# What a fleet's ovs-vswitchd gets in other_config (bench/fleet.py, make lab HOSTS=N): a lab of
+# 128 userspace switches with ~1,000 tunnel ports each shares 2 cores, so each switch keeps its
+# idle work small (docs/testbed.md, "Fleet-sized labs"): one handler and one revalidator thread,
+# and interface statistics written to OVSDB once a minute instead of every 5 s.
+FLEET_OVS_CONFIG = {'n-handler-threads': '1', 'n-revalidator-threads': '1',
+                    'stats-update-interval': '60000'}
 # Left free for everything else on the machine (ansible-playbook itself, the kernel, tests).
 RESERVE_MIB = 1024
 
@@ -313,6 +319,20 @@ class LabHost(object):
             script += '; ip route replace default via %s dev %s' % (MGMT_NET % GATEWAY_INDEX, bridge)
         self.sh(script)
 
+    def resolve_neighbours(self, addresses):
+        """Resolve ``addresses`` on the underlay as traffic would: one UDP datagram to each
+        (discard port), so the kernel ARPs for them and, with the underlay on an OVS bridge,
+        ovs-vswitchd's tunnel neighbour cache (``tnl/neigh/show``) learns them from the replies.
+        A fresh lab has no traffic: without this, native tunnel routing has no neighbour to
+        send to and ``ofproto/trace`` of a broadcast shows no tunnel copy (the doctor's
+        trace-broadcast), as on a real host that has not talked to its peers yet."""
+        script = ('import socket, time\n'
+                  's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n'
+                  'for ip in %r:\n'
+                  '    s.sendto(b"", (ip, 9))\n'
+                  'time.sleep(1)\n' % list(addresses))
+        self.run(HOST_PYTHON, '-c', script, timeout=120)
+
     def add_vm(self, bridge, name, ip_cidr):
         """A "VM": its own namespace, a veth whose host end is a port of ``bridge``."""
         netns = '%s-%s-%s' % (self.lab.prefix, self.name, name)
@@ -399,9 +419,10 @@ class Lab(object):
 
     # ------------------------------------------------------------------ building
 
-    def create(self, start_ovs=False):
+    def create(self, start_ovs=False, other_config=None):
         """Build the lab. Bare hosts get Open vSwitch from the roles, so ``start_ovs`` is for
-        hosts that share the machine's /usr."""
+        hosts that share the machine's /usr; ``other_config`` goes into each host's
+        ``Open_vSwitch`` row before ovs-vswitchd starts (``FLEET_OVS_CONFIG`` for fleets)."""
         check_capacity(len(self.hosts), start_ovs)
         if self.bare and start_ovs:
             raise TestbedError('bare lab hosts get Open vSwitch from the roles (kvm_host.yml); '
@@ -424,7 +445,7 @@ class Lab(object):
             for host in self.hosts:
                 host.create()
                 if start_ovs:
-                    host.start_ovs()
+                    host.start_ovs(other_config=other_config)
             self.created = True
             self.record()
             self.wait_ssh()
