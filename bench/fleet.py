@@ -3,9 +3,9 @@
 """The whole zone in one run: ``playbooks/gre_mesh.yml`` over a fleet of lab hosts, measured
 against Ansible's own floor on the same hosts (``make bench-fleet``).
 
-For N = 8, 16, 32 (and 64 when the machine's memory allows) lab hosts x 8 networks, full mesh
-(N-1 tunnels per network per host), each size on a fresh lab (real sshd, ovsdb-server and
-userspace ovs-vswitchd per host, reached over SSH):
+For N = 8, 32, 64 and 128 lab hosts (each when the machine's memory allows it) x 8 networks,
+full mesh (N-1 tunnels per network per host), each size on a fresh lab (real sshd, ovsdb-server
+and userspace ovs-vswitchd per host, reached over SSH), forks = N up to 32, then 32:
 
 (f) first converge of gre_mesh.yml: wall time and controller CPU (ansible-playbook, its workers
     and SSH clients: user + system time of the child processes);
@@ -13,17 +13,22 @@ userspace ovs-vswitchd per host, reached over SSH):
 (p) Ansible's floor: a playbook with one ``ansible.builtin.ping`` task over the same hosts, with
     the same forks and connection settings (SSH pipelining, ControlPersist connections opened by
     a warm-up ping that is reported but not compared);
-per-host task time (controller start -> result, median and max), the summed raw ovsdbapp
-transaction time (one host's mesh in one transaction, timed on a fresh switch, times N), and
-the lab's memory (RSS of every host's daemons).
+the controller's CPU per host of each; per-host task time (controller start -> result, median
+and max); one host's re-run on the otherwise idle lab (``--limit kvm1``, and the gre_network
+module process alone on kvm1); the idle lab's CPU; the summed raw ovsdbapp transaction time (one
+host's mesh in one transaction, timed on a fresh switch, times N); the lab's memory (RSS of every
+host's daemons); then the mesh doctor (playbooks/mesh_doctor.yml) over the N hosts against one
+idempotent gre_mesh.yml run in the same state (underlay on cloudbr0).
 
-Then one host's ``gre_network`` time against its port count (250, 1,000, 2,000, 4,000 ports on
-a fresh switch, 10 networks), to show the cost stays linear.
+Then (t), the peer computation alone (up to 64 hosts), and one host's ``gre_network`` time
+against its port count (250, 1,000, 2,000, 4,000 ports on a fresh switch, 10 networks), to
+show the cost stays linear.
 
-Prints the table and the ratios against the targets of issue 14, writes bench/out/fleet.json,
-the plot docs/images/fleet.png (drawn with graphviz: matplotlib is not a dependency) and the
-table between the markers of docs/scale.md.  ``--quick`` (N = 8, 250 and 1,000 ports) is for
-development. Run as root. Only documentation addresses, inside the lab's own namespaces.
+Prints the table and the ratios against the targets of issue 20, writes bench/out/fleet.json
+(after every size, so a run cut short keeps its data), the plot docs/images/fleet.png (drawn
+with graphviz: matplotlib is not a dependency) and the table between the markers of
+docs/scale.md.  ``--quick`` (N = 8, 250 and 1,000 ports) is for development. Run as root. Only
+documentation addresses, inside the lab's own namespaces.
 """
 
 import argparse
