@@ -301,17 +301,22 @@ def measure_doctor(lab, inventory, forks, workdir):
                           argv=('-e', 'mesh_doctor_dir=%s' % report))
     with open(os.path.join(report, 'report.json')) as handle:
         data = json.load(handle)
-    kinds = {}
+    kinds, examples = {}, {}
     for finding in data.get('findings', []):
-        kind = finding.get('kind') or finding.get('id') or finding.get('code') or '?'
+        kind = finding.get('kind') or '?'
         kinds[kind] = kinds.get(kind, 0) + 1
+        # the first finding of each kind, for a look at what went wrong (bench/out/fleet.json)
+        examples.setdefault(kind, dict((k, str(finding.get(k))[:500]) for k in (
+            'host', 'network', 'peer', 'what')))
     shutil.rmtree(report, ignore_errors=True)
     out = dict(uplink=uplink, rd=rerun['wall'], rd_cpu=rerun['cpu'], d=doctor['wall'],
                d_cpu=doctor['cpu'], d_rc=doctor['rc'], clean=bool(data.get('clean')),
-               findings=kinds, d_task=task_times(doctor['events'], 'gre_mesh_info'))
+               findings=kinds, examples=examples,
+               d_task=task_times(doctor['events'], 'gre_mesh_info'))
     print('    doctor: %.1f s (controller CPU %.1f s), %s; gre_mesh.yml re-run in the same state '
           '%.1f s (CPU %.1f s); underlay onto cloudbr0 and neighbours %.1f s'
-          % (out['d'], out['d_cpu'], 'clean' if out['clean'] else 'NOT clean: %s' % kinds,
+          % (out['d'], out['d_cpu'], 'clean' if out['clean'] else
+             'NOT clean: %s; first of each: %s' % (kinds, json.dumps(examples)[:3000]),
              out['rd'], out['rd_cpu'], uplink), flush=True)
     return out
 
