@@ -95,7 +95,8 @@ molecule: link testbed-path
 bench: venv
 	$(PY) bench/gre_mesh.py
 
-# gre_mesh.yml over fleets of 8, 16, 32 (64) lab hosts against Ansible's floor (docs/scale.md).
+# gre_mesh.yml over fleets of 8, 32, 64, 128 lab hosts against Ansible's floor (docs/scale.md;
+# about an hour: not part of make test).
 bench-fleet: link testbed-path
 	$(PY) bench/fleet.py $(BENCH_FLEET_ARGS)
 

@@ -3,9 +3,9 @@
 """The whole zone in one run: ``playbooks/gre_mesh.yml`` over a fleet of lab hosts, measured
 against Ansible's own floor on the same hosts (``make bench-fleet``).
 
-For N = 8, 16, 32 (and 64 when the machine's memory allows) lab hosts x 8 networks, full mesh
-(N-1 tunnels per network per host), each size on a fresh lab (real sshd, ovsdb-server and
-userspace ovs-vswitchd per host, reached over SSH):
+For N = 8, 32, 64 and 128 lab hosts (each when the machine's memory allows it) x 8 networks,
+full mesh (N-1 tunnels per network per host), each size on a fresh lab (real sshd, ovsdb-server
+and userspace ovs-vswitchd per host, reached over SSH), forks = N up to 32, then 32:
 
 (f) first converge of gre_mesh.yml: wall time and controller CPU (ansible-playbook, its workers
     and SSH clients: user + system time of the child processes);
@@ -13,20 +13,26 @@ userspace ovs-vswitchd per host, reached over SSH):
 (p) Ansible's floor: a playbook with one ``ansible.builtin.ping`` task over the same hosts, with
     the same forks and connection settings (SSH pipelining, ControlPersist connections opened by
     a warm-up ping that is reported but not compared);
-per-host task time (controller start -> result, median and max), the summed raw ovsdbapp
-transaction time (one host's mesh in one transaction, timed on a fresh switch, times N), and
-the lab's memory (RSS of every host's daemons).
+the controller's CPU per host of each; per-host task time (controller start -> result, median
+and max); one host's re-run on the otherwise idle lab (``--limit kvm1``, and the gre_network
+module process alone on kvm1); the idle lab's CPU; the summed raw ovsdbapp transaction time (one
+host's mesh in one transaction, timed on a fresh switch, times N); the lab's memory (RSS of every
+host's daemons); then the mesh doctor (playbooks/mesh_doctor.yml) over the N hosts against one
+idempotent gre_mesh.yml run in the same state (underlay on cloudbr0).
 
-Then one host's ``gre_network`` time against its port count (250, 1,000, 2,000, 4,000 ports on
-a fresh switch, 10 networks), to show the cost stays linear.
+Then (t), the peer computation alone (up to 64 hosts), and one host's ``gre_network`` time
+against its port count (250, 1,000, 2,000, 4,000 ports on a fresh switch, 10 networks), to
+show the cost stays linear.
 
-Prints the table and the ratios against the targets of issue 14, writes bench/out/fleet.json,
-the plot docs/images/fleet.png (drawn with graphviz: matplotlib is not a dependency) and the
-table between the markers of docs/scale.md.  ``--quick`` (N = 8, 250 and 1,000 ports) is for
-development. Run as root. Only documentation addresses, inside the lab's own namespaces.
+Prints the table and the ratios against the targets of issue 20, writes bench/out/fleet.json
+(after every size, so a run cut short keeps its data), the plot docs/images/fleet.png (drawn
+with graphviz: matplotlib is not a dependency) and the table between the markers of
+docs/scale.md.  ``--quick`` (N = 8, 250 and 1,000 ports) is for development. Run as root. Only
+documentation addresses, inside the lab's own namespaces.
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import resource
@@ -39,13 +45,15 @@ import time
 
 from testbed import Lab, OvsSwitch, TestbedError
 from testbed.ansible_cli import (
+    COLLECTIONS,
     PYTHON,
     ansible,
     read_task_events,
     run_module,
     task_events_env,
 )
-from testbed.lab import check_capacity, mem_available_mib
+from testbed.lab import FLEET_OVS_CONFIG, HOST_PYTHON, check_capacity, mem_available_mib
+from testbed.proc import netns_pids
 from gre_mesh import RAW_TRANSACTION  # bench/gre_mesh.py, beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,9 +65,11 @@ MARK_START = '<!-- bench-fleet:start -->'
 MARK_END = '<!-- bench-fleet:end -->'
 NETWORKS = 8
 KEYS = list(range(1001, 1001 + NETWORKS))
+SIZES = (8, 32, 64, 128)
 PORT_COUNTS = (250, 1000, 2000, 4000)
 PORT_NETWORKS = 10
 CORES = os.cpu_count() or 1
+MAX_FORKS = 32
 
 
 def machine_busy():
@@ -83,13 +93,14 @@ def playbook_env(forks, times_file, **extra):
     return env
 
 
-def run_playbook(playbook, inventory, forks, workdir, what, allow_failed=False, **extra):
-    """Run ansible-playbook; return wall seconds, controller CPU seconds, per-host task events."""
+def run_playbook(playbook, inventory, forks, workdir, what, allow_failed=False, argv=(), **extra):
+    """Run ansible-playbook; return wall seconds, controller CPU seconds, per-host task events.
+    ``argv`` adds to its command line (``--limit``, ``-e``)."""
     times_file = os.path.join(workdir, 'times.jsonl')
     if os.path.exists(times_file):
         os.unlink(times_file)
     cpu0, busy0, start = children_cpu(), machine_busy(), time.monotonic()
-    proc = ansible('ansible-playbook', '-i', inventory, playbook,
+    proc = ansible('ansible-playbook', '-i', inventory, playbook, *argv,
                    env=playbook_env(forks, times_file, **extra), timeout=3600)
     wall, cpu = time.monotonic() - start, children_cpu() - cpu0
     busy = machine_busy() - busy0
@@ -99,7 +110,7 @@ def run_playbook(playbook, inventory, forks, workdir, what, allow_failed=False, 
     events = read_task_events(times_file)
     # busy - cpu: mostly the lab hosts (sshd, the module processes, OVS), plus anything else
     # running on the machine at the time
-    return dict(wall=wall, cpu=cpu, busy=busy, events=events)
+    return dict(wall=wall, cpu=cpu, busy=busy, events=events, rc=proc.returncode)
 
 
 def ping_playbook(workdir):
@@ -190,13 +201,135 @@ def measure_templating(size, workdir):
     return out
 
 
-def measure_fleet(size, workdir, sweep=False):
-    forks = size
+def fleet_forks(size):
+    """Forks for a fleet of ``size`` hosts: all of them up to 32, then 32 - what docs/scale.md
+    recommends for a 2-core controller (a fork is a worker process of ansible-playbook, ~50 MiB,
+    and the controller's CPU, not the hosts, limits how many run usefully at once)."""
+    return min(size, MAX_FORKS)
+
+
+def host_module_env(workdir):
+    """A PYTHONPATH for a lab host's own /usr/bin/python3 with what AnsiballZ would bring:
+    ``ansible.module_utils`` (from the venv's ansible-core) and this collection - and nothing
+    else of the venv, so ovsdbapp and the OVS library are the host's (Debian's) as in a run."""
+    import ansible as ansible_pkg
+    path = os.path.join(workdir, 'host-modpath')
+    if not os.path.isdir(path):
+        os.makedirs(path)
+        os.symlink(os.path.dirname(ansible_pkg.__file__), os.path.join(path, 'ansible'))
+        os.symlink(os.path.join(COLLECTIONS, 'ansible_collections'),
+                   os.path.join(path, 'ansible_collections'))
+    return path
+
+
+def mesh_args(lab, host, timeout=60):
+    """gre_network's arguments for ``host`` as gre_mesh.yml passes them (full mesh)."""
+    peers = [dict(host_id=h.host_id, remote_ip=h.mgmt_ip) for h in lab.hosts if h is not host]
+    return dict(host_id=host.host_id, datapath_type='netdev', timeout=timeout,
+                networks=[dict(key=k, peers=peers) for k in KEYS])
+
+
+def measure_one_host(lab, inventory, forks, workdir):
+    """One host's re-run on an otherwise idle lab (the fleet converged, nothing else running):
+
+    * ``limit``: gre_mesh.yml with ``--limit kvm1`` (same inventory and settings as (r)): wall,
+      controller CPU, and the task's time (controller start to result: worker, SSH, Python and
+      the module on the host);
+    * ``module``: the gre_network module process alone on kvm1 (its /usr/bin/python3 in its
+      namespaces, arguments on stdin as AnsiballZ passes them, no SSH, no Ansible): wall
+      seconds of the process - the host's own share of a re-run. Best of three.
+    """
+    host = lab.hosts[0]
+    run = run_playbook(os.path.join(ROOT, 'playbooks', 'gre_mesh.yml'), inventory, forks,
+                       workdir, 'one host --limit %s' % host.name, argv=('--limit', host.name))
+    task = task_times(run['events'], 'gre_network')
+    if task['hosts'] != 1 or task['changed']:
+        raise SystemExit('one host --limit %s: %s' % (host.name, run['events']))
+    payload = json.dumps({'ANSIBLE_MODULE_ARGS': dict(mesh_args(lab, host),
+                                                      _ansible_check_mode=False)})
+    module = 'ansible_collections.cloudstack.ovs.plugins.modules.gre_network'
+    env = 'PYTHONPATH=%s' % host_module_env(workdir)
+    secs = []
+    for _ in range(3):
+        start = time.monotonic()
+        proc = host.run('env', env, HOST_PYTHON, '-m', module, input=payload, timeout=600,
+                        check=False)
+        secs.append(time.monotonic() - start)
+        try:
+            result = json.loads(proc.stdout)
+        except ValueError:
+            raise SystemExit('gre_network on %s printed no JSON: %s %s'
+                             % (host.name, proc.stdout[-2000:], proc.stderr[-2000:]))
+        if result.get('failed') or result.get('changed'):
+            raise SystemExit('gre_network alone on %s: %s' % (host.name, proc.stdout[-2000:]))
+    out = dict(wall=run['wall'], cpu=run['cpu'], task=task['max'], module=min(secs),
+               module_runs=secs)
+    print('    one host (%s, idle lab): --limit run %.1f s (controller CPU %.1f s, task %.2f s); '
+          'the module alone %.2f s' % (host.name, out['wall'], out['cpu'], out['task'],
+                                       out['module']), flush=True)
+    return out
+
+
+def measure_doctor(lab, inventory, forks, workdir):
+    """The mesh doctor over all hosts against one idempotent gre_mesh.yml run, in the same state.
+
+    The doctor needs each host's underlay address on an OVS bridge (its endpoint-not-on-ovs
+    check and the traces of native tunnel routing), as the cloudbr role leaves a real host, so
+    every host's eth0 moves onto cloudbr0 first, and each host resolves its peers' addresses
+    (``LabHost.resolve_neighbours``: a fresh lab has had no traffic); then (rd) gre_mesh.yml (must change nothing)
+    and the doctor (must be clean): wall, controller CPU, the per-host read task's median/max.
+    """
+    start = time.monotonic()
+    addresses = [host.mgmt_ip for host in lab.hosts]
+
+    def move(host):
+        host.uplink_to_bridge('cloudbr0', 'eth0')
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(move, lab.hosts))
+        # what the peers' traffic would have done on a zone: fill the tunnel neighbour caches
+        list(pool.map(lambda h: h.resolve_neighbours(a for a in addresses if a != h.mgmt_ip),
+                      lab.hosts))
+    uplink = time.monotonic() - start
+    mesh = os.path.join(ROOT, 'playbooks', 'gre_mesh.yml')
+    rerun = run_playbook(mesh, inventory, forks, workdir, '(rd) re-run before the doctor')
+    r_tasks = task_times(rerun['events'], 'gre_network')
+    if r_tasks['changed']:
+        raise SystemExit('(rd): %d hosts changed' % r_tasks['changed'])
+    report = os.path.join(workdir, 'doctor-report')
+    doctor = run_playbook(os.path.join(ROOT, 'playbooks', 'mesh_doctor.yml'), inventory, forks,
+                          workdir, 'mesh doctor', allow_failed=True,
+                          argv=('-e', 'mesh_doctor_dir=%s' % report))
+    with open(os.path.join(report, 'report.json')) as handle:
+        data = json.load(handle)
+    kinds, examples = {}, {}
+    for finding in data.get('findings', []):
+        kind = finding.get('kind') or '?'
+        kinds[kind] = kinds.get(kind, 0) + 1
+        # the first finding of each kind, for a look at what went wrong (bench/out/fleet.json)
+        examples.setdefault(kind, dict((k, str(finding.get(k))[:500]) for k in (
+            'host', 'network', 'peer', 'what')))
+    shutil.rmtree(report, ignore_errors=True)
+    out = dict(uplink=uplink, rd=rerun['wall'], rd_cpu=rerun['cpu'], d=doctor['wall'],
+               d_cpu=doctor['cpu'], d_rc=doctor['rc'], clean=bool(data.get('clean')),
+               findings=kinds, examples=examples,
+               d_task=task_times(doctor['events'], 'gre_mesh_info'))
+    print('    doctor: %.1f s (controller CPU %.1f s), %s; gre_mesh.yml re-run in the same state '
+          '%.1f s (CPU %.1f s); underlay onto cloudbr0 and neighbours %.1f s'
+          % (out['d'], out['d_cpu'], 'clean' if out['clean'] else
+             'NOT clean: %s; first of each: %s' % (kinds, json.dumps(examples)[:3000]),
+             out['rd'], out['rd_cpu'], uplink), flush=True)
+    return out
+
+
+def measure_fleet(size, workdir, forks=None, sweep=False, doctor=True, forks_sweep=False):
+    forks = forks or fleet_forks(size)
     check_capacity(size, start_ovs=True)
     lab = Lab(os.path.join(workdir, 'lab%d' % size), hosts=size)
     print('--> %d hosts x %d networks (forks %d): creating the lab' % (size, NETWORKS, forks),
           flush=True)
-    lab.create(start_ovs=True)
+    start = time.monotonic()
+    lab.create(start_ovs=True, other_config=FLEET_OVS_CONFIG)
+    created = time.monotonic() - start
     try:
         inventory = lab.write_mesh_inventory(os.path.join(workdir, 'inventory%d.yml' % size),
                                              KEYS)
@@ -206,6 +339,15 @@ def measure_fleet(size, workdir, sweep=False):
         # a host that fails (e.g. a timeout under load) is counted, and the re-run must fix it
         first = run_playbook(mesh, inventory, forks, workdir, '(f) first converge',
                              allow_failed=True)
+        f_tasks = task_times(first['events'], 'gre_network')
+        f_failed = [e['host'] for e in first['events'] if e['status'] == 'failed']
+        print('    (f) %.1f s, controller CPU %.1f s, %d failed' % (
+            first['wall'], first['cpu'], len(f_failed)), flush=True)
+        if f_failed:
+            print('    (f): %d hosts FAILED: %s; first: %s' % (
+                len(f_failed), ', '.join(f_failed), json.dumps(
+                    [e for e in first['events'] if e['status'] == 'failed'][0])[:1500]),
+                flush=True)
         rerun = run_playbook(mesh, inventory, forks, workdir, '(r) re-run')
         floor = run_playbook(ping, inventory, forks, workdir, '(p) ping')
         extra = {}
@@ -219,14 +361,15 @@ def measure_fleet(size, workdir, sweep=False):
                         ping, inventory, forks_alt, workdir, '(p) forks %d' % forks_alt)['wall']
             extra['r_free'] = run_playbook(mesh, inventory, forks, workdir, '(r) free',
                                            ANSIBLE_STRATEGY='free')['wall']
+        if forks_sweep and size > forks:
+            # the floor with one fork per host, against the row's (forks = 32)
+            alt = run_playbook(ping, inventory, size, workdir, '(p) forks %d' % size)
+            extra['p_forks%d' % size] = alt['wall']
+            extra['p_forks%d_cpu' % size] = alt['cpu']
+        if extra:
             print('    sweep: %s' % ', '.join('%s %.1f s' % kv for kv in sorted(extra.items())),
                   flush=True)
-        f_tasks = task_times(first['events'], 'gre_network')
         r_tasks = task_times(rerun['events'], 'gre_network')
-        f_failed = [e['host'] for e in first['events'] if e['status'] == 'failed']
-        if f_failed:
-            print('    (f): %d hosts FAILED: %s' % (len(f_failed), ', '.join(f_failed)),
-                  flush=True)
         if r_tasks['changed'] != len(f_failed):
             raise SystemExit('(r): %d hosts changed on the re-run, %d failed in (f)'
                              % (r_tasks['changed'], len(f_failed)))
@@ -235,6 +378,8 @@ def measure_fleet(size, workdir, sweep=False):
         if wrong:
             raise SystemExit('ports per host, expected %d: %s' % (want, wrong))
         per_host, total_kib = lab.memory()
+        idle = lab_idle_cpu(lab)
+        one = measure_one_host(lab, inventory, forks, workdir)
         raw = raw_transaction(size - 1)
         row = dict(hosts=size, forks=forks, networks=NETWORKS, ports_per_host=want,
                    ports=want * size, f=first['wall'], f_cpu=first['cpu'], r=rerun['wall'],
@@ -245,13 +390,34 @@ def measure_fleet(size, workdir, sweep=False):
                    raw_one=raw, raw_sum=raw * size,
                    rss_mib=total_kib / 1024.0,
                    rss_host_mib=max(sum(m.values()) for _n, m in per_host) / 1024.0,
-                   sweep=extra)
+                   created=created, idle_cores=idle, one=one, sweep=extra)
+        if doctor:
+            row['doctor'] = measure_doctor(lab, inventory, forks, workdir)
         print('    f %.1f s (cpu %.1f)  r %.1f s (cpu %.1f)  p %.1f s (cpu %.1f)  lab RSS %.0f MiB'
-              % (row['f'], row['f_cpu'], row['r'], row['r_cpu'], row['p'], row['p_cpu'],
-                 row['rss_mib']), flush=True)
+              ', idle lab %.2f cores' % (row['f'], row['f_cpu'], row['r'], row['r_cpu'], row['p'],
+                                         row['p_cpu'], row['rss_mib'], idle), flush=True)
         return row
     finally:
         lab.destroy()
+
+
+def lab_idle_cpu(lab, seconds=10.0):
+    """Cores the lab's own processes (sshd, OVS daemons, keepers) use while nothing runs."""
+    pids = [pid for host in lab.hosts for pid in netns_pids(host.netns)]
+
+    def ticks():
+        total = 0
+        for pid in pids:
+            try:
+                with open('/proc/%d/stat' % pid) as handle:
+                    fields = handle.read().rsplit(')', 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return total / float(os.sysconf('SC_CLK_TCK'))
+    before = ticks()
+    time.sleep(seconds)
+    return (ticks() - before) / seconds
 
 
 def measure_ports(count):
@@ -284,21 +450,41 @@ def measure_ports(count):
 
 # ---------------------------------------------------------------------------- report
 
+def per_host(row, key):
+    """Controller CPU seconds per host of run ``key`` ('f', 'r', 'p')."""
+    return row[key + '_cpu'] / row['hosts']
+
+
 def ratios(rows):
+    """The targets of issue 20: (label, value, limit, met)."""
     out = []
-    for row in rows:
-        r_p = row['r'] / row['p']
-        f_target = 2 * row['p'] + row['raw_sum'] / CORES
-        out.append(('N=%d (r)/(p)' % row['hosts'], r_p, 1.5, r_p <= 1.5))
-        out.append(('N=%d (f)/(2(p)+raw/cores)' % row['hosts'], row['f'] / f_target, 1.0,
-                    row['f'] <= f_target))
     by_n = dict((r['hosts'], r) for r in rows)
-    if 8 in by_n and 32 in by_n:
-        ports = by_n[32]['ports'] / float(by_n[8]['ports'])
+    for size in (32, 128):
+        if size in by_n:
+            row = by_n[size]
+            value = row['r_cpu'] / row['p_cpu']
+            out.append(('N=%d controller CPU per host (r)/(p)' % size, value, 1.5, value <= 1.5))
+    if 8 in by_n:
+        value = by_n[8]['r'] / by_n[8]['p']
+        out.append(('N=8 wall (r)/(p)', value, 1.5, value <= 1.5))
+    top = max(by_n) if by_n else 0
+    if 8 in by_n and top > 8:
+        ports = by_n[top]['ports'] / float(by_n[8]['ports'])
         for key in ('f', 'r'):
-            growth = by_n[32][key] / by_n[8][key]
-            out.append(('(%s) growth 8->32 / ports growth %.1fx' % (key, ports), growth / ports,
-                        1.0, growth <= ports))
+            growth = by_n[top][key] / by_n[8][key]
+            out.append(('(%s) growth 8->%d / ports growth %.0fx' % (key, top, ports),
+                        growth / ports, 1.0, growth <= ports))
+    if 128 in by_n:
+        row = by_n[128]
+        out.append(('N=128 (f) hosts failed', row['f_failed'], 0, row['f_failed'] == 0))
+        out.append(('N=128 (r) hosts changed', row['r_task']['changed'], 0,
+                    row['r_task']['changed'] == 0))
+        doc = row.get('doctor')
+        if doc:
+            out.append(('N=128 doctor errors', 0 if doc['clean'] else sum(
+                doc['findings'].values()), 0, doc['clean']))
+            out.append(('N=128 doctor wall / gre_mesh.yml re-run (rd)', doc['d'] / doc['rd'],
+                        1.0, doc['d'] <= doc['rd']))
     return out
 
 
@@ -323,6 +509,31 @@ def table(rows, port_rows):
         lines.append('| %d | %.1f s | %.1f s | %.1f s | %.1f s | %.1f s | %.1f s |' % (
             r['hosts'], r['f_busy'], r['r_busy'], r['p_busy'], r['f_busy'] - r['f_cpu'],
             r['r_busy'] - r['r_cpu'], r['p_busy'] - r['p_cpu']))
+    lines += ['', '| hosts | forks | controller CPU per host (f) | (r) | (p) | (r)/(p) | '
+              'one host, idle lab: --limit run | its task | the module alone | idle lab | '
+              'lab created |', '| ---: |' + ' ---: |' * 10]
+    for r in rows:
+        one = r.get('one') or {}
+        lines.append('| %d | %d | %.3f s | %.3f s | %.3f s | %.2f | %s | %s | %s | %s | %s |' % (
+            r['hosts'], r['forks'], per_host(r, 'f'), per_host(r, 'r'), per_host(r, 'p'),
+            r['r_cpu'] / r['p_cpu'], secs(one.get('wall')), secs(one.get('task')),
+            secs(one.get('module')),
+            '%.2f cores' % r['idle_cores'] if 'idle_cores' in r else '-',
+            secs(r.get('created'), '%.0f s')))
+    doctors = [r for r in rows if r.get('doctor')]
+    if doctors:
+        lines += ['', '| hosts | mesh doctor wall | CPU | per host | read task median/max | '
+                  'findings | gre_mesh.yml re-run (rd) wall | CPU | doctor / (rd) |',
+                  '| ---: |' + ' ---: |' * 4 + ' --- |' + ' ---: |' * 3]
+        for r in doctors:
+            d = r['doctor']
+            lines.append('| %d | %.1f s | %.1f s | %.3f s | %.2f / %.2f s | %s | %.1f s | '
+                         '%.1f s | %.2f |' % (
+                             r['hosts'], d['d'], d['d_cpu'], d['d_cpu'] / r['hosts'],
+                             d['d_task']['median'], d['d_task']['max'],
+                             'clean' if d['clean'] else ', '.join(
+                                 '%s %d' % kv for kv in sorted(d['findings'].items())),
+                             d['rd'], d['rd_cpu'], d['d'] / d['rd']))
     lines += ['', '| hosts | (t) controller CPU: no peer computation | gre_mesh_networks filter | '
               'the former Jinja over hostvars |', '| ---: | ---: | ---: | ---: |']
     for r in rows:
@@ -340,15 +551,21 @@ def table(rows, port_rows):
     for p in port_rows:
         lines.append('| %d | %.2f s | %.2f ms | %.2f s |'
                      % (p['ports'], p['first'], 1000 * p['first'] / p['ports'], p['rerun']))
-    lines += ['', '| target (issue 14) | measured | met |', '| --- | ---: | --- |']
+    lines += ['', '| target (issue 20) | measured | met |', '| --- | ---: | --- |']
     for label, value, limit, met in ratios(rows):
-        lines.append('| %s <= %.1f | %.2f | %s |' % (label, limit, value, 'yes' if met else 'NO'))
+        lines.append('| %s <= %g | %s | %s |' % (label, limit, '%.2f' % value if isinstance(
+            value, float) else value, 'yes' if met else 'NO'))
     return lines
 
 
+def secs(value, fmt='%.2f s'):
+    return '-' if value is None else fmt % value
+
+
 def plot(rows, port_rows, path):
-    """Two panels, drawn with graphviz (neato, pinned positions): wall times and total ports
-    against N; one host's gre_network time against its port count."""
+    """Three panels, drawn with graphviz (neato, pinned positions): wall times and total ports
+    against N; one host's gre_network time against its port count; the controller's CPU per
+    host against N."""
     import graphviz
 
     dot = graphviz.Graph('fleet', engine='neato', format='png')
@@ -370,24 +587,24 @@ def plot(rows, port_rows, path):
                      **kw)
         return name
 
-    def panel(x0, title, xs, xlabel, series, ylabel, width=420, height=300):
+    def panel(x0, title, xs, xlabel, series, ylabel, width=420, height=300, y0=60):
         xmax = max(xs) * 1.05
         ymax = max(v for _n, _c, vals in series for v in vals) * 1.1 or 1
 
         def at(x, y):
-            return x0 + width * x / xmax, 60 + height * y / ymax
-        node(x0 + width / 2, 60 + height + 30, title, fontsize='13')
+            return x0 + width * x / xmax, y0 + height * y / ymax
+        node(x0 + width / 2, y0 + height + 30, title, fontsize='13')
         origin, xend, yend = node(*at(0, 0), style='invis'), node(*at(xmax, 0), style='invis'), \
             node(*at(0, ymax), style='invis')
         dot.edge(origin, xend, penwidth='1')
         dot.edge(origin, yend, penwidth='1')
         for x in xs:
-            node(at(x, 0)[0], 45, '%g' % x)
+            node(at(x, 0)[0], y0 - 15, '%g' % x)
         for i in range(1, 5):
             y = ymax / 1.1 * i / 4
             node(x0 - 28, at(0, y)[1], '%.3g' % y)
-        node(x0 + width / 2, 20, xlabel)
-        node(x0 - 20, 60 + height + 12, ylabel)
+        node(x0 + width / 2, y0 - 40, xlabel)
+        node(x0 - 20, y0 + height + 12, ylabel)
         for index, (name, color, vals) in enumerate(series):
             prev = None
             for x, y in zip(xs, vals):
@@ -395,20 +612,27 @@ def plot(rows, port_rows, path):
                 if prev is not None:
                     dot.edge(prev, cur, color=color)
                 prev = cur
-            node(x0 + width + 80, 60 + height - 18 * index, name, fontcolor=color)
+            node(x0 + width + 80, y0 + height - 18 * index, name, fontcolor=color)
 
     ns = [r['hosts'] for r in rows]
+    top = 520  # the first row of panels; the second row sits at y0=60
     panel(60, 'gre_mesh.yml over the fleet: wall time and total ports', ns, 'hosts (N)', [
         ('(f) first converge, s', '#d62728', [r['f'] for r in rows]),
         ('(r) re-run, s', '#1f77b4', [r['r'] for r in rows]),
         ('(p) ping floor, s', '#7f7f7f', [r['p'] for r in rows]),
-        ('ports / 100', '#2ca02c', [r['ports'] / 100.0 for r in rows]),
-    ], 'seconds | ports/100')
+        ('ports / 1000', '#2ca02c', [r['ports'] / 1000.0 for r in rows]),
+    ], 'seconds | ports/1000', y0=top)
+    cpu = [('(f) first converge', '#d62728', [per_host(r, 'f') for r in rows]),
+           ('(r) re-run', '#1f77b4', [per_host(r, 'r') for r in rows]),
+           ('(p) ping floor', '#7f7f7f', [per_host(r, 'p') for r in rows])]
+    if all(r.get('doctor') for r in rows):
+        cpu.append(('mesh doctor', '#9467bd', [r['doctor']['d_cpu'] / r['hosts'] for r in rows]))
+    panel(60, "the controller's CPU per host and run", ns, 'hosts (N)', cpu, 'CPU seconds', y0=60)
     if port_rows:
         series = [('first converge, s', '#d62728', [p['first'] for p in port_rows]),
                   ('unchanged re-run, s', '#1f77b4', [p['rerun'] for p in port_rows])]
         panel(700, "one host's gre_network against its ports", [p['ports'] for p in port_rows],
-              'tunnel ports on the host', series, 'seconds')
+              'tunnel ports on the host', series, 'seconds', y0=top)
     base = os.path.splitext(path)[0]
     dot.render(base, cleanup=True)
     return path
@@ -437,6 +661,13 @@ def main():
     parser.add_argument('--ports', default=None, help='comma-separated port counts')
     parser.add_argument('--no-docs', action='store_true',
                         help='do not write docs/scale.md and docs/images/fleet.png')
+    parser.add_argument('--forks', type=int, default=None,
+                        help='forks for every size (default: the size, at most %d)' % MAX_FORKS)
+    parser.add_argument('--no-doctor', action='store_true',
+                        help='leave out the mesh doctor (and the underlay move before it)')
+    parser.add_argument('--sweep', action='store_true',
+                        help='at the largest size up to 32: (r) and (p) with 8 forks, (r) with '
+                             'strategy free (the settings of docs/scale.md)')
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('bench/fleet.py needs root (network namespaces, Open vSwitch)')
@@ -445,35 +676,51 @@ def main():
     elif args.quick:
         sizes = [8]
     else:
-        sizes = [8, 16, 32]
-        try:
-            check_capacity(64, start_ovs=True)
-            sizes.append(64)
-        except TestbedError as exc:
-            print('64 hosts left out: %s' % exc)
-    ports = [int(p) for p in args.ports.split(',')] if args.ports else \
+        sizes = []
+        for size in SIZES:
+            try:
+                check_capacity(size, start_ovs=True)
+                sizes.append(size)
+            except TestbedError as exc:
+                print('%d hosts left out: %s' % (size, exc))
+    ports = [int(p) for p in args.ports.split(',') if p] if args.ports is not None else \
         ([250, 1000] if args.quick else list(PORT_COUNTS))
     for size in sizes:
         check_capacity(size, start_ovs=True)  # refuse before anything starts
     os.makedirs(OUT, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix='csovs-fleet-')
     started = time.monotonic()
-    sweep_at = max([s for s in sizes if s <= 32] or [0])
+    sweep_at = max([s for s in sizes if s <= 32] or [0]) if args.sweep else 0
+    forks_at = max(sizes) if not args.quick else 0
+    rows, port_rows = [], []
+
+    def save(done):
+        meta = ('Measured %s UTC on %d cores (shared), MemAvailable %d MiB; `make bench-fleet`%s; '
+                '%s %.0f s.' % (time.strftime('%Y-%m-%d %H:%M', time.gmtime()), CORES,
+                                mem_available_mib(), ' ' + ' '.join(sys.argv[1:]) if sys.argv[1:]
+                                else '', 'total' if done else 'PARTIAL, so far',
+                                time.monotonic() - started))
+        with open(os.path.join(OUT, 'fleet.json'), 'w') as handle:
+            json.dump(dict(meta=meta, complete=done, rows=rows, ports=port_rows), handle,
+                      indent=1)
+        return meta
     try:
-        rows = [measure_fleet(size, workdir, sweep=size == sweep_at) for size in sizes]
+        for size in sizes:
+            rows.append(measure_fleet(size, workdir, forks=args.forks, sweep=size == sweep_at,
+                                      doctor=not args.no_doctor,
+                                      forks_sweep=size == forks_at))
+            save(False)
         for row in rows:
             row['t'] = measure_templating(row['hosts'], workdir) if row['hosts'] <= 64 else {}
-        port_rows = [measure_ports(count) for count in ports]
+            save(False)
+        for count in ports:
+            port_rows.append(measure_ports(count))
+            save(False)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    meta = ('Measured %s UTC on %d cores (shared), MemAvailable %d MiB; `make bench-fleet`%s; '
-            'total %.0f s.' % (time.strftime('%Y-%m-%d %H:%M', time.gmtime()), CORES,
-                               mem_available_mib(), ' --quick' if args.quick else '',
-                               time.monotonic() - started))
+    meta = save(True)
     lines = table(rows, port_rows)
     print('\n' + meta + '\n\n' + '\n'.join(lines))
-    with open(os.path.join(OUT, 'fleet.json'), 'w') as handle:
-        json.dump(dict(meta=meta, rows=rows, ports=port_rows), handle, indent=1)
     if not args.no_docs:
         print('plot: %s' % os.path.relpath(plot(rows, port_rows, PNG), ROOT))
         if write_scale_md(lines, meta):

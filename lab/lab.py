@@ -35,7 +35,7 @@ import time
 from testbed import Lab, TestbedError
 from testbed.ansible_cli import ansible, read_task_events, task_events_env
 from testbed.agent import AgentReplay, replay_mesh
-from testbed.lab import check_capacity
+from testbed.lab import FLEET_OVS_CONFIG, check_capacity
 from testbed.rootfs import mirror_hosts
 from testbed.ovs import VSWITCHD_DPDK, dpdk_vswitchd_link
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import (
@@ -574,7 +574,7 @@ def fleet_up(args):
     step('creating %d mesh-only lab hosts sharing the machine\'s /usr, for memory (namespaces, own '
          '/etc and /run, sshd, OVS) as %s; '
          'estimated %d MiB' % (args.hosts, lab.prefix, needed))
-    lab.create(start_ovs=True)
+    lab.create(start_ovs=True, other_config=FLEET_OVS_CONFIG)
     lab.write_inventory(INVENTORY, dict(
         (h.name, dict(cloudstack_gre_networks=keys, cloudstack_gre_datapath_type='netdev'))
         for h in lab.hosts))

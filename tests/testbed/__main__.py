@@ -27,6 +27,7 @@ import os
 import sys
 
 from testbed import Lab, TestbedError
+from testbed.lab import FLEET_OVS_CONFIG
 
 
 def main(argv=None):
@@ -53,8 +54,10 @@ def main(argv=None):
         if old is not None:
             old.destroy()
         try:
+            # a mesh (--networks) gets the fleet's idle-cheap switch settings
             lab = Lab(args.dir, hosts=args.hosts, bare=args.bare).create(
-                start_ovs=args.start_ovs)
+                start_ovs=args.start_ovs,
+                other_config=FLEET_OVS_CONFIG if args.start_ovs and args.networks else None)
         except TestbedError as exc:
             print('testbed: %s' % exc, file=sys.stderr)
             return 2

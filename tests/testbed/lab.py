@@ -66,12 +66,20 @@ BARE_HOST_KEY = '/etc/ssh/ssh_host_ed25519_key'
 # Host addresses are 192.0.2.(10 + index): one /24 holds 244 hosts.
 MAX_HOSTS = 244
 # What one lab host costs, measured (docs/testbed.md, "Fleet-sized labs"): keeper, sshd with
-# the controller's persistent sessions, ovsdb-server and a userspace ovs-vswitchd, 44-50 MiB with
-# 8 networks of 31 tunnels; with room for larger meshes.
-HOST_MIB = 64
+# the controller's persistent sessions, ovsdb-server and a userspace ovs-vswitchd: 44-50 MiB with
+# 8 networks of 31 tunnels, 73 MiB on average and 76 MiB at most with 8 networks of 127 tunnels
+# (128 hosts, 9,391 MiB in all); with room for larger meshes.
+HOST_MIB = 96
 HOST_MIB_NO_OVS = 8
-# Left free for everything else on the machine (ansible-playbook itself, the kernel, tests).
-RESERVE_MIB = 1024
+# What a fleet's ovs-vswitchd gets in other_config (bench/fleet.py, make lab HOSTS=N): interface
+# statistics written to OVSDB once a minute instead of every 5 s. Measured (docs/testbed.md,
+# "Fleet-sized labs"): one idle switch with 1,016 tunnel ports used 0.0013 cores with the
+# defaults, 0.0008 with this; the whole 128-host lab (1,016 ports a host) idled at 0.21 cores
+# of 2 with the defaults: idle switches do not swamp the measurements either way.
+FLEET_OVS_CONFIG = {'stats-update-interval': '60000'}
+# Left free for everything else on the machine (ansible-playbook with its 32 forks, the kernel,
+# tests).
+RESERVE_MIB = 2048
 
 
 def mem_available_mib():
@@ -313,6 +321,20 @@ class LabHost(object):
             script += '; ip route replace default via %s dev %s' % (MGMT_NET % GATEWAY_INDEX, bridge)
         self.sh(script)
 
+    def resolve_neighbours(self, addresses):
+        """Resolve ``addresses`` on the underlay as traffic would: one UDP datagram to each
+        (discard port), so the kernel ARPs for them and, with the underlay on an OVS bridge,
+        ovs-vswitchd's tunnel neighbour cache (``tnl/neigh/show``) learns them from the replies.
+        A fresh lab has no traffic: without this, native tunnel routing has no neighbour to
+        send to and ``ofproto/trace`` of a broadcast shows no tunnel copy (the doctor's
+        trace-broadcast), as on a real host that has not talked to its peers yet."""
+        script = ('import socket, time\n'
+                  's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n'
+                  'for ip in %r:\n'
+                  '    s.sendto(b"", (ip, 9))\n'
+                  'time.sleep(1)\n' % list(addresses))
+        self.run(HOST_PYTHON, '-c', script, timeout=120)
+
     def add_vm(self, bridge, name, ip_cidr):
         """A "VM": its own namespace, a veth whose host end is a port of ``bridge``."""
         netns = '%s-%s-%s' % (self.lab.prefix, self.name, name)
@@ -399,9 +421,10 @@ class Lab(object):
 
     # ------------------------------------------------------------------ building
 
-    def create(self, start_ovs=False):
+    def create(self, start_ovs=False, other_config=None):
         """Build the lab. Bare hosts get Open vSwitch from the roles, so ``start_ovs`` is for
-        hosts that share the machine's /usr."""
+        hosts that share the machine's /usr; ``other_config`` goes into each host's
+        ``Open_vSwitch`` row before ovs-vswitchd starts (``FLEET_OVS_CONFIG`` for fleets)."""
         check_capacity(len(self.hosts), start_ovs)
         if self.bare and start_ovs:
             raise TestbedError('bare lab hosts get Open vSwitch from the roles (kvm_host.yml); '
@@ -424,7 +447,7 @@ class Lab(object):
             for host in self.hosts:
                 host.create()
                 if start_ovs:
-                    host.start_ovs()
+                    host.start_ovs(other_config=other_config)
             self.created = True
             self.record()
             self.wait_ssh()
