@@ -278,7 +278,8 @@ def argument_spec():
         peers=dict(type='list', elements='dict'),
         bridge=dict(type='str'),
         networks=dict(type='list', elements='dict'),
-        # the action plugin (plugins/action/gre_network.py) replaces it with networks
+        # the action plugin (plugins/action/gre_network.py) replaces it with networks; the module
+        # never sees it (its action runs wherever the module does)
         mesh_var=dict(type='str'),
         local_ip=dict(type='str'),
         datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
@@ -296,9 +297,6 @@ def main():
     # key or networks (not both), peers and bridge only with key: gre_request checks these,
     # as the spec cannot (Ansible counts an option given as null as given).
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if module.params['mesh_var'] is not None:
-        module.fail_json(msg='mesh_var is resolved on the control node by the action of '
-                             'cloudstack.ovs.gre_network; this module was run without it')
     gre = GreNetwork(module)
     run_module(module, gre.plan, gre.apply, parse=gre_request, context=ovsdb_context(module))
 
