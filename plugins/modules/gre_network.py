@@ -83,6 +83,17 @@ options:
         one network.
     type: list
     elements: dict
+  mesh_var:
+    description:
+      - The name of a variable that holds the whole mesh checked by
+        P(cloudstack.ovs.gre_mesh_checked#filter) (kept with C(set_fact), as C(playbooks/gre_mesh.yml)
+        does). The action on the control node takes this host's networks and peers from it
+        (what P(cloudstack.ovs.gre_mesh_networks#filter) gives for C(inventory_hostname)) and passes
+        them to the module as O(networks), without templating them per host (docs/scale.md).
+      - Mutually exclusive with O(networks), O(key), O(peers) and O(bridge). Fails when the host
+        has no entry in the checked mesh.
+    type: str
+    version_added: 0.3.0
   local_ip:
     description:
       - The local tunnel endpoint, set as C(options:local_ip) on every tunnel. Not set when not given
@@ -162,6 +173,17 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Check the whole mesh once for the run
+  ansible.builtin.set_fact:
+    gre_mesh_checked: "{{ hostvars | cloudstack.ovs.gre_mesh_checked(groups['kvm_hosts'], ansible_play_hosts_all) }}"
+  run_once: true
+
+- name: Each host's networks and peers from it
+  cloudstack.ovs.gre_network:
+    host_id: "{{ cloudstack_host_id }}"
+    mesh_var: gre_mesh_checked
+  when: gre_mesh_checked.networks[inventory_hostname] | length > 0
+
 - name: One network on host 1, peers 2 and 3
   cloudstack.ovs.gre_network:
     host_id: 1
@@ -256,6 +278,9 @@ def argument_spec():
         peers=dict(type='list', elements='dict'),
         bridge=dict(type='str'),
         networks=dict(type='list', elements='dict'),
+        # the action plugin (plugins/action/gre_network.py) replaces it with networks; the module
+        # never sees it (its action runs wherever the module does)
+        mesh_var=dict(type='str'),
         local_ip=dict(type='str'),
         datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
         purge=dict(type='raw', default='ours'),

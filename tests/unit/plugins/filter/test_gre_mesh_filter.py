@@ -14,6 +14,10 @@ from ansible_collections.cloudstack.ovs.plugins.filter.gre_mesh import (
     gre_mesh_checked,
     gre_mesh_networks,
 )
+from ansible_collections.cloudstack.ovs.plugins.plugin_utils.gre_mesh_host import (
+    MeshError,
+    host_networks,
+)
 
 
 def host(host_id, ip, networks):
@@ -117,12 +121,12 @@ def test_checked_mesh_reads_each_hosts_variables_once_for_the_whole_run():
     assert [len(checked['peers'][str(k)]) for k in range(1001, 1009)] == [count] * 8
 
 
-def playbook_vars():
-    """The play variables of playbooks/gre_mesh.yml that derive one host's networks."""
+def playbook():
+    """The play of playbooks/gre_mesh.yml."""
     path = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'playbooks',
                         'gre_mesh.yml')
     with open(path) as handle:
-        return yaml.safe_load(handle)[0]['vars']
+        return yaml.safe_load(handle)[0]
 
 
 def render(expression, variables):
@@ -138,30 +142,53 @@ def render(expression, variables):
     return Templar(loader=DataLoader(), variables=names).template(trust_as_template(expression))
 
 
+def test_the_playbook_passes_the_checked_mesh_by_name():
+    """gre_mesh.yml keeps the checked mesh with set_fact and names that variable in mesh_var."""
+    check, converge = playbook()['tasks']
+    (fact,) = check['ansible.builtin.set_fact']
+    assert 'cloudstack.ovs.gre_mesh_checked' in check['ansible.builtin.set_fact'][fact]
+    assert check['run_once'] is True
+    args = converge['cloudstack.ovs.gre_network']
+    assert args['mesh_var'] == fact and 'networks' not in args
+
+
 @pytest.mark.parametrize('members', [MEMBERS, ['kvm3', 'kvm2', 'kvm1', 'kvm4'], ['kvm2', 'kvm1']])
-def test_the_playbooks_derivation_gives_what_gre_mesh_networks_gives(members):
-    """gre_mesh.yml takes each host's networks from the checked mesh with built-in filters
-    (no collection filter, no other host's variables in the host's worker)."""
-    play = playbook_vars()
+def test_the_actions_derivation_gives_what_gre_mesh_networks_gives(members):
+    """gre_network's action takes each host's networks from the checked mesh in Python
+    (no collection filter, no other host's variables, no templating in the host's worker)."""
     checked = gre_mesh_checked(HOSTVARS, members, MEMBERS)
     for name in MEMBERS:
-        variables = dict(play, gre_mesh_checked=checked, gre_mesh_check={'failed': False},
-                         inventory_hostname=name)
-        got = render(play['gre_mesh_networks'], variables)
+        got = host_networks(checked, name)
         assert got == gre_mesh_networks(HOSTVARS, members, name), name
         assert [n['key'] for n in got] == checked['networks'][name]
 
 
-def test_the_playbooks_derivation_fails_every_host_with_the_checks_message():
+def test_the_actions_derivation_refuses_what_is_not_a_checked_mesh():
+    checked = gre_mesh_checked(HOSTVARS, MEMBERS)
+    with pytest.raises(MeshError, match='has no entry for host nohost'):
+        host_networks(checked, 'nohost')
+    with pytest.raises(MeshError, match=r'mesh_var m must be the result of .*got list'):
+        host_networks([], 'kvm1', what='mesh_var m')
+    with pytest.raises(MeshError, match=r"keys \['networks'\]"):
+        host_networks({'networks': {}}, 'kvm1')
+
+
+def test_the_playbook_fails_every_host_with_the_checks_message():
+    """A bad entry: every host fails its gre_network task's when (its keys) with the check's
+    message, before any host changes."""
     from ansible.errors import AnsibleError
-    play = playbook_vars()
+    play = playbook()['vars']
     message = 'the mesh inventory is wrong, no host is changed: cloudstack_host_id of kvm2: x'
     for name in MEMBERS:
         variables = dict(play, gre_mesh_check={'failed': True, 'msg': message},
                          inventory_hostname=name)
         with pytest.raises(AnsibleError) as err:
-            render(play['gre_mesh_networks'], variables)
+            render(play['gre_mesh_keys'], variables)
         assert message in str(err.value)
+    checked = gre_mesh_checked(HOSTVARS, MEMBERS)
+    variables = dict(play, gre_mesh_check={'failed': False}, gre_mesh_checked=checked,
+                     inventory_hostname='kvm1')
+    assert render(play['gre_mesh_keys'], variables) == [1001, 1002]
 
 
 def test_one_worker_checks_the_same_mesh_once(monkeypatch):
