@@ -27,16 +27,42 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_file imp
 )
 
 ARGUMENT_SPEC = dict(
-    hosts=dict(type='list', elements='dict', required=True),
+    hosts=dict(type='list', elements='dict'),
+    members=dict(type='list', elements='str'),
+    reading=dict(type='str', default='mesh_doctor_info'),
     dest=dict(type='path', required=True),
     fail_on=dict(type='str', default='error'),
     dot_timeout=dict(type='int', default=60),
 )
 FAIL_ON = ('error', 'warning', 'never')
+# Above this many links (host pairs x networks) the picture is laid out by Graphviz' sfdp, not
+# dot: dot did not finish 3,968 links (32 hosts x 8 networks) within its 60 s, sfdp took 2.5 s.
+DOT_MAX_LINKS = 500
 # what report.json leaves out: the Markdown and the picture have files of their own
 NOT_IN_JSON = ('markdown', 'dot')
 
 display = Display()
+# the error of a host whose reading is not there (not in the play: --limit)
+NOT_READ = 'not read in this run (--limit?)'
+# the inventory's variables of a host, as the report's entry names them
+INVENTORY_VARS = (('host_id', 'cloudstack_host_id'), ('underlay_ip', 'cloudstack_underlay_ip'),
+                  ('local_ip', 'cloudstack_gre_local_ip'), ('networks', 'cloudstack_gre_networks'))
+
+
+def host_entry(name, inventory, reading):
+    """One host's entry for ``mesh_doctor_report``: ``inventory`` (the host's variable -> its
+    value, those it has), ``reading`` (its registered ``gre_mesh_info`` result, or None when
+    it has none): a reading without ``bridges`` (failed, unreachable) is the entry's error."""
+    entry = dict(name=name, networks=[])
+    for field, var in INVENTORY_VARS:
+        entry[field] = inventory.get(var)
+    if entry['networks'] is None:
+        entry['networks'] = []
+    readable = isinstance(reading, dict) and 'bridges' in reading
+    entry['info'] = reading if readable else None
+    entry['error'] = (reading.get('msg', NOT_READ) if isinstance(reading, dict) else NOT_READ
+                      ) if reading is not None else NOT_READ
+    return entry
 
 
 def write_file(path, content):
@@ -69,14 +95,21 @@ def failing(report, fail_on):
     return not report['clean']
 
 
-def render_svg(dot_file, svg_file, timeout):
-    """mesh.svg from mesh.dot with Graphviz' dot, bounded; (written, error)."""
+def picture_links(report):
+    """The links of the picture: one per host pair and network."""
+    return sum(len(net.get('pairs') or ()) for net in report['networks'].values())
+
+
+def render_svg(dot_file, svg_file, timeout, links=0):
+    """mesh.svg from mesh.dot with Graphviz' dot (sfdp's layout above ``DOT_MAX_LINKS``
+    links), bounded; (written, error)."""
     binary = shutil.which('dot')
     if binary is None:
         return False, 'Graphviz dot is not installed on the control node'
+    layout = ['-Ksfdp'] if links > DOT_MAX_LINKS else []
     try:
-        proc = subprocess.run([binary, '-Tsvg', '-o', svg_file, dot_file], capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        proc = subprocess.run([binary] + layout + ['-Tsvg', '-o', svg_file, dot_file],
+                              capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return False, 'dot did not finish within %ss' % timeout
     if proc.returncode != 0:
@@ -88,9 +121,28 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
+    def member_entries(self, members, reading, task_vars):
+        """The entries of ``members`` from their host variables: the inventory's few values
+        templated as the play would, each registered reading as it was registered. The
+        readings are a zone's worth of tunnels, flows and traces; templating them into a task
+        argument walked and copied all of it in the controller's process (the report task
+        took most of the doctor's time at 32 hosts and more)."""
+        hostvars = task_vars['hostvars']
+        entries = []
+        for name in members:
+            if name not in hostvars:
+                raise AnsibleActionFail('members: no such host in the inventory: %r' % name)
+            host = hostvars[name]
+            inventory = dict((var, host[var]) for _field, var in INVENTORY_VARS if var in host)
+            raw = hostvars.raw_get(name)
+            entries.append(host_entry(name, inventory, raw.get(reading)))
+        return entries
+
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, args = self.validate_argument_spec(
+            argument_spec=ARGUMENT_SPEC, mutually_exclusive=[('hosts', 'members')],
+            required_one_of=[('hosts', 'members')])
         dest = args['dest']
         if args['fail_on'] not in FAIL_ON:
             raise AnsibleActionFail('fail_on: must be error, warning or never (got %r)'
@@ -98,7 +150,10 @@ class ActionModule(ActionBase):
         if args['dot_timeout'] < 1:
             raise AnsibleActionFail('dot_timeout: must be 1 or more seconds (got %r)'
                                     % args['dot_timeout'])
-        report = mesh_doctor_report(args['hosts'])
+        hosts = args['hosts']
+        if hosts is None:
+            hosts = self.member_entries(args['members'], args['reading'], task_vars)
+        report = mesh_doctor_report(hosts)
         data = dict((k, v) for k, v in report.items() if k not in NOT_IN_JSON)
         files = dict((('report.md', report['markdown']),
                       ('report.json', json.dumps(data, indent=4, sort_keys=True,
@@ -115,7 +170,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('dest: cannot write the report in %s: %s'
                                     % (dest, to_text(exc)))
         svg, svg_error = render_svg(os.path.join(dest, 'mesh.dot'), os.path.join(dest, 'mesh.svg'),
-                                    args['dot_timeout'])
+                                    args['dot_timeout'], picture_links(data))
         for finding in data['findings']:
             display.display('%s: %s: %s -- fix: %s'
                             % (finding['severity'], finding['kind'], finding['what'],

@@ -24,9 +24,26 @@ options:
       - One entry per host of the mesh, as the filter C(cloudstack.ovs.mesh_doctor_report) takes them -
         C(name), C(host_id), C(underlay_ip), C(networks), optional C(local_ip), C(info) (the
         M(cloudstack.ovs.gre_mesh_info) result, or null) and C(error).
+      - Exactly one of O(hosts) and O(members) is required. For a zone, O(members) - templating every
+        host's reading into this argument costs the controller more than the rest of the doctor.
     type: list
     elements: dict
-    required: true
+  members:
+    description:
+      - The hosts of the mesh by inventory name. Each host's entry is made from its host variables -
+        C(cloudstack_host_id), C(cloudstack_underlay_ip), C(cloudstack_gre_local_ip),
+        C(cloudstack_gre_networks) (templated as the play would) - and its registered
+        M(cloudstack.ovs.gre_mesh_info) result named by O(reading), taken as it was registered,
+        without templating it. A host without that result, or whose result has no C(bridges) (it
+        failed, or was unreachable), is reported as unreadable with the result's C(msg).
+    type: list
+    elements: str
+    version_added: 0.3.0
+  reading:
+    description: The variable each of O(members) registered its M(cloudstack.ovs.gre_mesh_info) result in.
+    type: str
+    default: mesh_doctor_info
+    version_added: 0.3.0
   dest:
     description: Directory of the report on the control node; created when missing.
     type: path
@@ -40,7 +57,10 @@ options:
     choices: [error, warning, never]
     default: error
   dot_timeout:
-    description: Seconds Graphviz' C(dot) may take to draw C(mesh.svg).
+    description:
+      - Seconds Graphviz' C(dot) may take to draw C(mesh.svg).
+      - Above 500 links (host pairs x networks) the picture is laid out with C(dot -Ksfdp) - C(dot)'s own
+        layout did not finish 32 hosts x 8 networks within 60 s, C(sfdp) took 2.5 s.
     type: int
     default: 60
 attributes:
@@ -58,6 +78,13 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Write the zone report from every host's registered reading
+  cloudstack.ovs.mesh_doctor_write:
+    members: "{{ groups['kvm_hosts'] }}"
+    reading: mesh_info
+    dest: /tmp/mesh-doctor
+  run_once: true
+
 - name: Write the zone report
   cloudstack.ovs.mesh_doctor_write:
     hosts:
