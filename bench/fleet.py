@@ -250,7 +250,7 @@ def measure_one_host(lab, inventory, forks, workdir):
     module = 'ansible_collections.cloudstack.ovs.plugins.modules.gre_network'
     env = 'PYTHONPATH=%s' % host_module_env(workdir)
     secs = []
-    for _ in range(3):
+    for _attempt in range(3):
         start = time.monotonic()
         proc = host.run('env', env, HOST_PYTHON, '-m', module, input=payload, timeout=600,
                         check=False)
@@ -344,10 +344,10 @@ def measure_fleet(size, workdir, forks=None, sweep=False, doctor=True, forks_swe
         print('    (f) %.1f s, controller CPU %.1f s, %d failed' % (
             first['wall'], first['cpu'], len(f_failed)), flush=True)
         if f_failed:
-            print('    (f): %d hosts FAILED: %s; first: %s' % (
-                len(f_failed), ', '.join(f_failed), json.dumps(
-                    [e for e in first['events'] if e['status'] == 'failed'][0])[:1500]),
-                flush=True)
+            failed_event = [e for e in first['events'] if e['status'] == 'failed'][0]
+            print('    (f): %d hosts FAILED: %s; first: %s'
+                  % (len(f_failed), ', '.join(f_failed), json.dumps(failed_event)[:1500]),
+                  flush=True)
         rerun = run_playbook(mesh, inventory, forks, workdir, '(r) re-run')
         floor = run_playbook(ping, inventory, forks, workdir, '(p) ping')
         extra = {}
