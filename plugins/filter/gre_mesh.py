@@ -20,8 +20,9 @@ import os
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_inventory import validate_mesh
 from ansible_collections.cloudstack.ovs.plugins.plugin_utils.filter_errors import filter_errors
+from ansible_collections.cloudstack.ovs.plugins.plugin_utils.gre_mesh_host import host_networks
 
-# (pid, mesh object, members) -> checked hosts by name; the mesh object is held so that its id
+# (pid, mesh object, members, host) -> the compact checked mesh; the mesh object is held so that its id
 # cannot be reused while cached.
 _CACHE = {}
 
@@ -48,12 +49,35 @@ def _reader(hostvars):
     return read
 
 
-def _checked_mesh(hostvars, names):
-    key = (os.getpid(), id(hostvars), tuple(names))
+def _members_and_hosts(members, hosts):
+    for value, what in ((members, 'members'), (hosts, 'hosts')):
+        if not isinstance(value, (list, tuple)):
+            raise ParamError('%s must be a list of inventory host names, got %r' % (what, value))
+
+
+def _compact(hostvars, members, hosts):
+    """``gre_mesh_checked``'s value (below), without the filter's error wrapping."""
+    member_set = set(members)
+    names = list(members) + [h for h in hosts if h not in member_set]
+    host_ids, networks, peers = {}, {}, {}
+    for entry in validate_mesh(names, _reader(hostvars)):
+        name = entry['name']
+        host_ids[name] = entry['host_id']
+        networks[name] = entry['networks']
+        if name not in member_set:
+            continue
+        for key in entry['networks']:
+            peers.setdefault(str(key), []).append({'host_id': entry['host_id'],
+                                                   'remote_ip': entry['underlay_ip']})
+    return {'host_ids': host_ids, 'networks': networks, 'peers': peers}
+
+
+def _checked_mesh(hostvars, members, host):
+    key = (os.getpid(), id(hostvars), tuple(members), host)
     cached = _CACHE.get(key)
     if cached is not None and cached[0] is hostvars:
         return cached[1]
-    mesh = dict((h['name'], h) for h in validate_mesh(names, _reader(hostvars)))
+    mesh = _compact(hostvars, members, [host])
     if _in_worker():
         _CACHE.clear()
         _CACHE[key] = (hostvars, mesh)
@@ -63,29 +87,14 @@ def _checked_mesh(hostvars, names):
 @filter_errors(named=True)
 def gre_mesh_networks(hostvars, members, host):
     """``[{key, peers: [{host_id, remote_ip}]}]`` for ``host``: one entry per network it carries,
-    its peers being the other ``members`` that carry the same key, in ``members`` order."""
-    if not isinstance(members, (list, tuple)):
-        raise ParamError('members must be a list of inventory host names, got %r' % (members,))
+    its peers being the other ``members`` that carry the same key, in ``members`` order (the
+    whole mesh checked as ``gre_mesh_checked`` does, then ``gre_mesh_host.host_networks``, as
+    gre_network's ``mesh_var`` takes them)."""
+    _members_and_hosts(members, [])
     if host not in hostvars:
         raise ParamError('host %r is not among the hosts given (hostvars or cloudstack_gre_mesh_hosts)'
-              % (host,))
-    names = list(members) if host in members else list(members) + [host]
-    mesh = _checked_mesh(hostvars, names)
-    mine = mesh[host]['networks']
-    if not mine:
-        return []
-    peers = dict((key, []) for key in mine)
-    seen = set([host])
-    for name in members:
-        if name in seen:
-            continue
-        seen.add(name)
-        entry = mesh[name]
-        for key in entry['networks']:
-            if key in peers:
-                peers[key].append({'host_id': entry['host_id'],
-                                   'remote_ip': entry['underlay_ip']})
-    return [{'key': key, 'peers': peers[key]} for key in mine]
+                         % (host,))
+    return host_networks(_checked_mesh(hostvars, members, host), host)
 
 
 @filter_errors(named=True)
@@ -99,22 +108,9 @@ def gre_mesh_checked(hostvars, members, hosts=None):
     without H's own entry (host ids are unique), in ``members`` order: what
     ``gre_mesh_networks(hostvars, members, H)`` gives.
     """
-    for value, what in ((members, 'members'), (hosts or [], 'hosts')):
-        if not isinstance(value, (list, tuple)):
-            raise ParamError('%s must be a list of inventory host names, got %r' % (what, value))
-    member_set = set(members)
-    names = list(members) + [h for h in (hosts or []) if h not in member_set]
-    host_ids, networks, peers = {}, {}, {}
-    for entry in validate_mesh(names, _reader(hostvars)):
-        name = entry['name']
-        host_ids[name] = entry['host_id']
-        networks[name] = entry['networks']
-        if name not in member_set:
-            continue
-        for key in entry['networks']:
-            peers.setdefault(str(key), []).append({'host_id': entry['host_id'],
-                                                   'remote_ip': entry['underlay_ip']})
-    return {'host_ids': host_ids, 'networks': networks, 'peers': peers}
+    hosts = hosts or []
+    _members_and_hosts(members, hosts)
+    return _compact(hostvars, members, hosts)
 
 
 class FilterModule(object):
