@@ -9,6 +9,7 @@
   (:func:`read_bridges`, ``WORKERS`` calls at a time), as the module's result.
 """
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -39,6 +40,11 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import Plan
 TRACE_SRC_MAC = '02:00:00:00:00:01'
 # ovs-ofctl calls and control commands at a time (each bounded by the timeout; read-only)
 WORKERS = 6
+# A trace that finds no neighbour for a tunnel endpoint sends an ARP request (OVS native
+# tunnels): the broadcast is traced once more after this wait (at most the timeout), so that
+# only a neighbour that does not answer is reported.
+NEIGHBOUR_WAIT = 1.0
+NEIGHBOUR_MISS = 'neighbor cache miss'
 
 
 class Reader(Ofctl):
@@ -51,12 +57,20 @@ class Reader(Ofctl):
         self.appctl = Appctl(rundir, timeout)
 
     def flows(self, bridge):
+        """(flow lines, None) or (None, why not). Dumped with counters (dropped by
+        ``flow_lines``): only then does ovs-ofctl print its reply's header, which tells an
+        empty table from a dump that printed nothing."""
         try:
-            rc, out, err = self.dump_flows(bridge)
+            rc, out, err = self.run(bridge, ['--no-names', 'dump-flows', self.target(bridge)])
         except OvsdbError as exc:
             return None, str(exc)  # a hung ovs-vswitchd is a finding, not the end of the read
         if rc != 0:
             return None, (err or out).strip() or 'rc=%d' % rc
+        if 'FLOW reply' not in out:
+            # with counters, dump-flows prints its reply's header even for an empty table:
+            # without it no reply was printed, which is no table without flows
+            return None, ('ovs-ofctl dump-flows %s ended (rc 0) without a flow reply: %r'
+                          % (bridge, (out + err).strip()[:200]))
         return flow_lines(out), None
 
     def appctl_call(self, *args):
@@ -83,6 +97,24 @@ def tunnel_ofports(bridge):
     return tunnels
 
 
+def spread(items, count, offset=0):
+    """At most ``count`` of ``items``, evenly spaced over the whole list (not its first ones),
+    the same ones for the same ``offset`` (e.g. the host id, so that the hosts of a zone do not
+    all pick the same peers): all of them when there are no more than ``count``."""
+    items = list(items)
+    total = len(items)
+    if total <= count:
+        return items
+    return [items[i] for i in sorted(((k * total) // count + offset) % total
+                                     for k in range(count))]
+
+
+def _broadcast_missed(result):
+    """Whether a broadcast trace's copies met an empty neighbour cache (an ARP request was sent)."""
+    traced, error = result
+    return error is None and any(NEIGHBOUR_MISS in n for n in traced.get('notes') or [])
+
+
 def _guarded(func, *args):
     """(result, None), or (None, error) when a control command failed or timed out."""
     try:
@@ -91,28 +123,44 @@ def _guarded(func, *args):
         return None, str(exc)
 
 
-def read_bridges(reader, bridges, trace, max_unicast):
+def read_bridges(reader, bridges, trace, max_unicast, max_tunnels=None, offset=0,
+                 neighbour_wait=NEIGHBOUR_WAIT):
     """Every bridge's flows and (with ``trace``) the three traces of the module's description.
 
     The ovs-ofctl calls and control commands are independent, each bounded by the timeout:
     they run WORKERS at a time. A bridge's traces stop at its first failed call (``error``),
     in the order broadcast, from each tunnel, learned MACs, unicast; what came before is kept.
+    A broadcast is traced from at most ``max_tunnels`` tunnel ports per bridge (``spread``
+    over them, ``offset`` the host id; None: from all); ``tunnel_count`` says of how many.
+    A broadcast trace that met an empty neighbour cache is traced once more, after one wait
+    of ``neighbour_wait`` seconds for the whole host (its ARP requests were sent meanwhile).
     """
     pending = {}
+
+    def broadcast(name):
+        return pool.submit(_guarded, reader.trace, name, 'in_port=LOCAL,dl_src=%s,dl_dst=%s'
+                           % (TRACE_SRC_MAC, BROADCAST_MAC))
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for name, data in bridges.items():
             job = pending[name] = dict(flows=pool.submit(reader.flows, name))
             if not trace:
                 continue
             job['tunnels'] = tunnels = tunnel_ofports(data)
-            job['broadcast'] = pool.submit(_guarded, reader.trace, name,
-                                           'in_port=LOCAL,dl_src=%s,dl_dst=%s'
-                                           % (TRACE_SRC_MAC, BROADCAST_MAC))
+            job['broadcast'] = broadcast(name)
+            ports = sorted(tunnels.items())
+            if max_tunnels is not None:
+                ports = spread(ports, max_tunnels, offset)
             job['from_tunnels'] = [(pname, pool.submit(_guarded, reader.trace, name,
                                                        'in_port=%d,dl_src=%s,dl_dst=%s'
                                                        % (ofport, TRACE_SRC_MAC, BROADCAST_MAC)))
-                                   for ofport, pname in sorted(tunnels.items())]
+                                   for ofport, pname in ports]
             job['fdb'] = pool.submit(_guarded, reader.appctl_call, 'fdb/show', name)
+        missed = [name for name, job in pending.items()
+                  if 'broadcast' in job and _broadcast_missed(job['broadcast'].result())]
+        if missed:
+            time.sleep(neighbour_wait)  # once per host: the cache is the host's, not a bridge's
+            for name in missed:
+                pending[name]['broadcast'] = broadcast(name)
         # the unicast traces need the learned MACs: a second round
         for name, job in pending.items():
             bridges[name]['flows'], bridges[name]['flows_error'] = job['flows'].result()
@@ -120,7 +168,7 @@ def read_bridges(reader, bridges, trace, max_unicast):
                 bridges[name]['trace'] = None
                 continue
             result = bridges[name]['trace'] = dict(broadcast=None, from_tunnels=[], unicast=[],
-                                                   error=None)
+                                                   error=None, tunnel_count=len(job['tunnels']))
             result['broadcast'], result['error'] = job['broadcast'].result()
             for pname, future in job['from_tunnels']:
                 entry, error = future.result()
@@ -156,9 +204,9 @@ def mesh_info_request(params):
     if params['host_id'] is not None and params['host_id'] < 1:
         raise ParamError('host_id: must be a positive CloudStack host id (got %r)'
                          % params['host_id'])
-    if params['max_unicast_traces'] < 0:
-        raise ParamError('max_unicast_traces: must be 0 or more (got %r)'
-                         % params['max_unicast_traces'])
+    for field in ('max_unicast_traces', 'max_tunnel_traces'):
+        if params[field] is not None and params[field] < 0:
+            raise ParamError('%s: must be 0 or more (got %r)' % (field, params[field]))
     return params
 
 
@@ -202,6 +250,8 @@ def read_mesh_info(ctx, request):
         setup = data['other_config'].get(CS_HOST_SETUP)
         data['agent_configured'] = (None if host_id is None
                                     else agent_considers_configured(setup, host_id))
-    read_bridges(ctx.reader, bridges, request['trace'], request['max_unicast_traces'])
+    read_bridges(ctx.reader, bridges, request['trace'], request['max_unicast_traces'],
+                 request['max_tunnel_traces'], offset=host_id or 0,
+                 neighbour_wait=min(NEIGHBOUR_WAIT, request['timeout']))
     return Plan(result=dict(host_id=host_id, bridges=bridges,
                             addresses=ovs_addresses(ctx.addresses.result(), internal)))

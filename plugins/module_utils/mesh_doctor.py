@@ -102,7 +102,8 @@ def diagnose(hosts):
     is the ``gre_mesh_info`` result of the host (None when it could not be read, with
     ``error``), the inventory's values as they are. Returns a dict: ``findings`` (errors
     first), ``networks`` ({key: {hosts, pairs}}), ``clean`` (no error), ``errors``/``warnings``
-    counts, ``hosts`` (those checked) and ``unchecked`` ([{name, why}]: hosts whose inventory
+    counts, ``hosts`` (those checked), ``tunnel_traces`` ({traced, tunnels}: from how many of
+    the tunnel ports read a broadcast was traced, ``max_tunnel_traces``) and ``unchecked`` ([{name, why}]: hosts whose inventory
     entry is wrong, each also an ``inventory-invalid`` finding; tunnels to them are not judged).
     """
     raw = hosts
@@ -134,10 +135,18 @@ def diagnose(hosts):
                                   why=['%s: %s' % (f['host'], f['title']) for f in why]))
         networks[key] = dict(hosts=names, pairs=pairs)
     errors = sum(1 for f in findings if f['severity'] == ERROR)
+    traced = dict(traced=0, tunnels=0)
+    for host in hosts:
+        for bridge in ((host['info'] or {}).get('bridges') or {}).values():
+            trace = (bridge or {}).get('trace') or {}
+            done = len(trace.get('from_tunnels') or [])
+            traced['traced'] += done
+            traced['tunnels'] += trace.get('tunnel_count', done) if trace else 0
     for finding in findings:
         finding['pairs'] = [list(p) for p in finding['pairs']]
     return dict(findings=findings, networks=networks, clean=errors == 0, errors=errors,
                 warnings=len(findings) - errors,
                 unchecked=[dict(name=p['host'], why=p['msg']) for p in problems],
+                tunnel_traces=traced,
                 hosts=[dict(name=h['name'], host_id=h['host_id'], underlay_ip=h['underlay_ip'],
                             networks=h['networks']) for h in hosts])

@@ -37,6 +37,12 @@ def markdown(result, image='mesh.svg'):
              'was changed on any host.' % ('CLEAN' if result['clean'] else 'BROKEN',
                                            result['errors'], result['warnings'],
                                            len(result['hosts']), len(result['networks'])), '']
+    traces = result.get('tunnel_traces') or {}
+    if traces.get('tunnels'):
+        lines += ['Traced a broadcast coming in from %d of %d tunnel ports (it must not leave into '
+                  'another tunnel; at most `max_tunnel_traces` per bridge); the split horizon of '
+                  'all %d is checked through their broadcast flows and `protected` flags.'
+                  % (traces['traced'], traces['tunnels'], traces['tunnels']), '']
     if result.get('unchecked'):
         lines += ['Not checked, their inventory entry is wrong (see `inventory-invalid`): %s.'
                   % ', '.join(h['name'] for h in result['unchecked']), '']

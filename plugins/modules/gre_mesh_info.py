@@ -45,6 +45,21 @@ options:
       - At most this many learned MAC addresses are traced per bridge.
     type: int
     default: 16
+  max_tunnel_traces:
+    description:
+      - A broadcast coming in from a tunnel is traced from at most this many tunnel ports per
+        bridge, spread evenly over all of them (the same ones for the same O(host_id), and
+        different ones on different hosts); C(0) traces none. Set it to the number of peers or
+        more to trace every tunnel.
+      - Bounded because the traces from the tunnels were most of a large host's read - one per
+        tunnel, 1,016 per host in a 128-host zone of 8 networks, each answered by ovs-vswitchd's
+        main thread. The split horizon of
+        every tunnel is still read - its priority-1000 broadcast flow (RV(bridges.flows)) and its
+        C(protected) flag (RV(bridges.ports)) - and checked by the mesh doctor; the traces
+        confirm what those make the switch do. RV(bridges.trace) says how many tunnels the
+        bridge has (C(tunnel_count)) and which were traced (C(from_tunnels)).
+    type: int
+    default: 16
   ovs_rundir:
     description:
       - Directory of ovs-vswitchd's control socket and of the bridges' OpenFlow management sockets
@@ -59,6 +74,11 @@ requirements:
 notes:
   - Every ovs-ofctl call and every control command is bounded by O(timeout) seconds; up to six of
     them run at a time, and C(ip) runs while OVSDB is read.
+  - A broadcast whose trace finds no neighbour (ARP) entry for a tunnel endpoint (OVS native
+    tunnels, C(neighbor cache miss) in its notes) made ovs-vswitchd send an ARP request; it is
+    traced once more after one second (once per host, at most O(timeout)), so that a copy is
+    missing from the result only when the endpoint did not answer. The notes of the second trace
+    are returned.
   - The control commands (C(ofproto/trace), C(fdb/show)) are sent as C(ovs-appctl) sends them, on
     ovs-vswitchd's control socket (C(ovs-vswitchd.<pid>.ctl) in O(ovs_rundir)), without starting
     an C(ovs-appctl) process for each.
@@ -132,9 +152,11 @@ bridges:
     trace:
       description:
         - The forwarding traces (when O(trace=true)) - C(broadcast) (from the local port), C(from_tunnels)
-          (a broadcast from each tunnel port), C(unicast) (to each learned MAC on a tunnel port), each with
-          C(tunnels) (every encapsulated copy, C(remote_ip) and C(key)), C(actions) (the datapath actions)
-          and C(notes); C(error) when tracing failed.
+          (a broadcast from each traced tunnel port, O(max_tunnel_traces), with its C(port)), C(unicast)
+          (to each learned MAC on a tunnel port), each with C(tunnels) (every encapsulated copy,
+          C(remote_ip) and C(key)), C(actions) (the datapath actions) and C(notes); C(tunnel_count), the
+          bridge's tunnel ports with an OpenFlow port number (of which C(from_tunnels) traced some or
+          all); C(error) when tracing failed.
       type: dict
   sample:
     OVSTunnel1001:
@@ -173,6 +195,7 @@ def argument_spec():
         bridges=dict(type='list', elements='str', default=[]),
         trace=dict(type='bool', default=True),
         max_unicast_traces=dict(type='int', default=16),
+        max_tunnel_traces=dict(type='int', default=16),
         ovs_rundir=dict(type='path'),
     )
     spec.update(ovsdb_argument_spec())

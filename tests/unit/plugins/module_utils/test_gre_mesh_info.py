@@ -5,8 +5,15 @@ the order of the module's description, and a failed call stops that bridge's tra
 
 import threading
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import read_bridges
+import pytest
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
+    Reader,
+    mesh_info_request,
+    read_bridges,
+    spread,
+)
 
 LEARNED = ('  port  VLAN  MAC                Age\n'
            '     1     0  02:00:00:00:0a:01    3\n'
@@ -95,3 +102,125 @@ def test_unicast_traces_are_capped_and_trace_false_traces_nothing():
     read_bridges(switch, found, False, 16)
     assert switch.calls == [] and all(b['trace'] is None for b in found.values())
     assert all(b['flows'] for b in found.values())
+
+
+def many(count):
+    return dict(OVSTunnel1001=bridge('OVSTunnel1001', [(i, 't1001-1-%d' % (i + 1))
+                                                       for i in range(1, count + 1)]))
+
+
+def test_spread_picks_evenly_over_the_whole_list_the_same_each_time():
+    items = list(range(127))
+    picked = spread(items, 16, offset=5)
+    assert len(picked) == len(set(picked)) == 16
+    assert picked == spread(items, 16, offset=5)  # deterministic
+    assert picked[0] < 8 and picked[-1] >= 127 - 8  # from the start to the end, not the first 16
+    assert all(7 <= b - a <= 8 for a, b in zip(picked, picked[1:]))
+    covered = set()
+    for host in range(1, 129):  # the hosts of a zone, together, trace every tunnel index
+        covered.update(spread(items, 16, offset=host))
+    assert covered == set(items)
+    assert spread(items, 16, offset=6) != picked  # another host, other tunnels
+    assert spread(items[:10], 16) == items[:10] and spread(items, 0) == []
+
+
+def test_tunnel_traces_are_bounded_and_say_of_how_many():
+    found = many(127)
+    switch = Switch()
+    read_bridges(switch, found, True, 16, max_tunnels=16, offset=3)
+    trace = found['OVSTunnel1001']['trace']
+    assert trace['tunnel_count'] == 127
+    ports = [e['port'] for e in trace['from_tunnels']]
+    assert len(ports) == 16 and ports[0] != 't1001-1-2'
+    traced = [c for c in switch.calls if c[0] == 'ofproto/trace' and 'in_port=LOCAL' not in c[2]]
+    assert len(traced) == 16
+    found = many(5)
+    read_bridges(Switch(), found, True, 16, max_tunnels=16)
+    assert len(found['OVSTunnel1001']['trace']['from_tunnels']) == 5
+
+
+def broadcasts(switch):
+    return [c for c in switch.calls if c[0] == 'ofproto/trace' and
+            c[2].startswith('in_port=LOCAL,') and c[2].endswith('ff:ff:ff:ff:ff:ff')]
+
+
+MISS = 'neighbor cache miss for 192.0.2.12 on bridge cloudbr0, sending ARP request'
+
+
+class Neighbours(Switch):
+    """The first broadcast traces find no neighbour; later ones do unless ``silent``."""
+
+    def __init__(self, silent=False):
+        super(Neighbours, self).__init__()
+        self.silent = silent
+        self.seen = set()
+
+    def trace(self, name, flow):
+        self._call(('ofproto/trace', name, flow))
+        if flow.startswith('in_port=LOCAL') and flow.endswith('ff:ff:ff:ff:ff:ff') and (self.silent or name not in self.seen):
+            self.seen.add(name)
+            return dict(tunnels=[], actions='', notes=[MISS])
+        return dict(tunnels=[dict(remote_ip='192.0.2.12', key='1001')], actions='', notes=[])
+
+
+def test_a_neighbour_cache_miss_is_traced_again_once_after_one_wait(monkeypatch):
+    waits = []
+    monkeypatch.setattr('time.sleep', waits.append)
+    found = bridges()
+    switch = Neighbours()
+    read_bridges(switch, found, True, 16, neighbour_wait=0.5)
+    assert waits == [0.5]  # once for the host, not per bridge
+    for data in found.values():
+        assert data['trace']['broadcast']['notes'] == []
+        assert data['trace']['broadcast']['tunnels'] == [dict(remote_ip='192.0.2.12', key='1001')]
+    assert len(broadcasts(switch)) == 2 * 2
+
+
+def test_a_neighbour_that_never_answers_stays_in_the_notes(monkeypatch):
+    monkeypatch.setattr('time.sleep', lambda s: None)
+    found = bridges()
+    switch = Neighbours(silent=True)
+    read_bridges(switch, found, True, 16)
+    assert found['OVSTunnel1001']['trace']['broadcast']['notes'] == [MISS]
+    # traced twice, not more
+    assert [c[1] for c in broadcasts(switch)].count('OVSTunnel1001') == 2
+
+
+def test_no_wait_without_a_miss(monkeypatch):
+    waits = []
+    monkeypatch.setattr('time.sleep', waits.append)
+    read_bridges(Switch(), bridges(), True, 16)
+    assert waits == []
+
+
+@pytest.mark.parametrize('field', ['max_unicast_traces', 'max_tunnel_traces'])
+def test_negative_trace_bounds_are_refused_naming_the_field(field):
+    params = dict(host_id=1, max_unicast_traces=16, max_tunnel_traces=16)
+    params[field] = -2
+    with pytest.raises(ParamError, match=r'^%s: must be 0 or more \(got -2\)' % field):
+        mesh_info_request(params)
+
+
+class Module(object):
+    """What ``Reader`` uses of AnsibleModule: a fixed answer of ovs-ofctl."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def get_bin_path(self, name, required=False):
+        return '/usr/bin/' + name
+
+    def run_command(self, argv, **kw):
+        return self.answer
+
+
+@pytest.mark.parametrize('out', ['', ' cookie=0x0, priority=0 actions=NORMAL\n'])
+def test_a_dump_without_its_reply_is_unreadable_not_flows_missing(out):
+    flows, error = Reader(Module((0, out, '')), '/run/ovs', 5).flows('OVSTunnel1001')
+    assert flows is None and 'without a flow reply' in error and 'OVSTunnel1001' in error
+
+
+def test_an_empty_table_is_read_as_empty():
+    flows, error = Reader(Module((0, 'OFPST_FLOW reply (OF1.4) (xid=0x2):\n', '')), '/run/ovs',
+                          5).flows('OVSTunnel1001')
+    assert flows == [] and error is None

@@ -426,3 +426,26 @@ def test_mesh_dot_quotes_and_draws_vms():
     assert 'label="t \\"1\\""' in dot
     assert '"h1_vm_5" -- "h1_br_5";' in dot
     assert 'label="a\\nb"' in dot and dot.startswith('graph mesh {')
+
+
+@pytest.mark.parametrize('change, kind', [
+    (lambda b, p: b.update(flows=[f for f in b['flows']
+                                  if not f.startswith('priority=1000,in_port=%d,dl_dst' % p)]),
+     'flows-missing'),
+    (lambda b, p: b['ports']['t1001-3-2'].update(protected=False), 'tunnel-not-protected'),
+])
+def test_the_split_horizon_of_an_untraced_tunnel_is_still_checked(change, kind):
+    """max_tunnel_traces: a tunnel whose broadcast was not traced is still checked through its
+    flows and its protected flag, and the report says from how many tunnels it traced."""
+    hosts = zone()
+    br = bridge(hosts, 'kvm3')
+    ofport = br['ports']['t1001-3-2']['interfaces']['t1001-3-2']['ofport']
+    br['trace']['tunnel_count'] = 2
+    br['trace']['from_tunnels'] = [e for e in br['trace']['from_tunnels']
+                                   if e['port'] != 't1001-3-2']
+    clean = mesh_doctor.diagnose(copy.deepcopy(hosts))
+    assert clean['clean'] and clean['tunnel_traces'] == dict(traced=5, tunnels=6)
+    assert 'from 5 of 6 tunnel ports' in mesh_report.markdown(clean, image='')
+    change(br, ofport)
+    result = mesh_doctor.diagnose(hosts)
+    assert [(f['kind'], f['host']) for f in result['findings']] == [(kind, 'kvm3')]
