@@ -146,7 +146,8 @@ def _clean_flow_line(line):
     tokens = []
     match_part, sep, actions = line.strip().partition(' actions=')
     for token in match_part.replace(' ', ',').split(','):
-        if token and not token.startswith(_FLOW_NOISE):
+        # table=0: printed with the counters only (``--no-stats`` leaves the default out)
+        if token and not token.startswith(_FLOW_NOISE) and token != 'table=0':
             tokens.append(token)
     return ','.join(tokens) + sep + actions
 

@@ -134,8 +134,8 @@ bridges:
       description: The bridge's C(external_ids).
       type: dict
     ports:
-      description: Ports by name, each with C(protected), C(external_ids) and C(interfaces) (by name,
-        each with C(type), C(options), C(ofport), C(link_state), C(error)).
+      description: Ports by name, each with C(name), C(protected), C(external_ids) and C(interfaces) (by name,
+        each with C(name), C(type), C(options), C(ofport), C(link_state), C(error)).
       type: dict
     flows:
       description: The flow table (C(ovs-ofctl --no-names --no-stats dump-flows)), one line per flow;

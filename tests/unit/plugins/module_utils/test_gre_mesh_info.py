@@ -11,6 +11,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import Ovsdb
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
     Reader,
     mesh_info_request,
+    port_reading,
     read_bridges,
     spread,
 )
@@ -224,3 +225,29 @@ def test_an_empty_table_is_read_as_empty():
     flows, error = Reader(Module((0, 'OFPST_FLOW reply (OF1.4) (xid=0x2):\n', '')), '/run/ovs',
                           5).flows('OVSTunnel1001')
     assert flows == [] and error is None
+
+
+def test_a_port_keeps_the_documented_columns_only():
+    port = dict(name='t1001-1-2', tag=None, trunks=[], vlan_mode=None, protected=True,
+                external_ids={'cloudstack-ovs-owner': 'gre_network'}, other_config={},
+                interfaces={'t1001-1-2': dict(name='t1001-1-2', type='gre', ofport=3,
+                                              options=dict(key='1001', remote_ip='192.0.2.12'),
+                                              external_ids={}, other_config={}, link_state='up',
+                                              admin_state='up', error=None, mac_in_use='x')})
+    assert port_reading(port) == dict(
+        name='t1001-1-2', protected=True, external_ids={'cloudstack-ovs-owner': 'gre_network'},
+        interfaces={'t1001-1-2': dict(name='t1001-1-2', type='gre', ofport=3, link_state='up',
+                                      error=None,
+                                      options=dict(key='1001', remote_ip='192.0.2.12'))})
+
+
+def test_a_dump_with_counters_gives_the_lines_no_stats_prints():
+    out = ('OFPST_FLOW reply (OF1.4) (xid=0x2):\n'
+           ' cookie=0x0, duration=12.5s, table=0, n_packets=3, n_bytes=180, priority=1000,'
+           'in_port=1,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL\n'
+           ' cookie=0x0, duration=12.5s, table=0, n_packets=0, n_bytes=0, priority=0 '
+           'actions=NORMAL\n')
+    flows, error = Reader(Module((0, out, '')), '/run/ovs', 5).flows('OVSTunnel1001')
+    assert error is None
+    assert flows == ['priority=0 actions=NORMAL',
+                     'priority=1000,in_port=1,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL']

@@ -14,6 +14,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils import (
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import desired_flows
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import port_reading
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import mesh_dot
 
 FIX = 'ansible-playbook cloudstack.ovs.gre_mesh --limit '
@@ -109,9 +110,11 @@ def _iface(name, type_, options, ofport):
 
 
 def _port(name, type_='gre', options=None, ofport=1, protected=True):
-    return dict(name=name, tag=None, trunks=[], vlan_mode=None, protected=protected,
-                external_ids={'cloudstack-ovs-owner': 'gre_network'}, other_config={},
-                interfaces={name: _iface(name, type_, options or {}, ofport)})
+    # as gre_mesh_info returns it
+    return port_reading(dict(name=name, tag=None, trunks=[], vlan_mode=None, protected=protected,
+                             external_ids={'cloudstack-ovs-owner': 'gre_network'},
+                             other_config={},
+                             interfaces={name: _iface(name, type_, options or {}, ofport)}))
 
 
 def _bridge(host_id, key, peers):
