@@ -17,6 +17,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_names
 _TNL_PUSH_IP = re.compile(r'tnl_push\(.*?ipv[46]\(src=([^,]+),dst=([^,]+),.*?key=(0x[0-9a-f]+)',
                           re.I)
 _SET_TUNNEL = re.compile(r'set\(tunnel\(([^)]*)\)\)', re.I)
+# The ``actions`` text kept in a trace's reading. A broadcast on a zone-sized mesh encapsulates
+# one copy per peer, some 280 characters each (36 KB a bridge at 127 peers, more than a third of
+# a 1,016-port host's reading, read by no check: ``tunnels`` holds every copy).
+ACTIONS_MAX = 2048
 
 
 def _split_top(text):
@@ -58,8 +62,9 @@ def parse_trace(text):
     """``ovs-appctl ofproto/trace`` output -> where the frame leaves.
 
     ``tunnels`` lists every copy that is encapsulated (remote_ip and key, once per copy),
-    ``actions`` is the ``Datapath actions`` line, ``notes`` the lines that say why a copy did
-    not leave (protected ports, STP, native tunnel routing or neighbour failures, drops).
+    ``actions`` is the ``Datapath actions`` line (above ``ACTIONS_MAX`` characters its start,
+    then how many characters were left out), ``notes`` the lines that say why a copy did not
+    leave (protected ports, STP, native tunnel routing or neighbour failures, drops).
     """
     actions = ''
     notes = []
@@ -73,7 +78,15 @@ def parse_trace(text):
             note = stripped.lstrip('>- ').strip()
             if note and note not in notes:
                 notes.append(note)
-    return dict(tunnels=_tunnel_pushes(actions), actions=actions, notes=notes)
+    return dict(tunnels=_tunnel_pushes(actions), actions=shortened(actions), notes=notes)
+
+
+def shortened(actions, limit=ACTIONS_MAX):
+    """``actions`` as a reading keeps it: whole up to ``limit`` characters, else its first
+    ``limit`` and `` ... (<n> characters more)``."""
+    if len(actions) <= limit:
+        return actions
+    return '%s ... (%d characters more)' % (actions[:limit], len(actions) - limit)
 
 
 def parse_fdb(text):

@@ -154,7 +154,8 @@ bridges:
         - The forwarding traces (when O(trace=true)) - C(broadcast) (from the local port), C(from_tunnels)
           (a broadcast from each traced tunnel port, O(max_tunnel_traces), with its C(port)), C(unicast)
           (to each learned MAC on a tunnel port), each with C(tunnels) (every encapsulated copy,
-          C(remote_ip) and C(key)), C(actions) (the datapath actions) and C(notes); C(tunnel_count), the
+          C(remote_ip) and C(key)), C(actions) (the datapath actions; above 2,048 characters their
+          start and how many characters more, for C(tunnels) lists every copy) and C(notes); C(tunnel_count), the
           bridge's tunnel ports with an OpenFlow port number (of which C(from_tunnels) traced some or
           all); C(error) when tracing failed.
       type: dict

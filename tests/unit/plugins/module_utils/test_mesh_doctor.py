@@ -75,6 +75,21 @@ def test_parse_trace_userspace_kernel_and_protected():
     assert all(t['key'] == '1001' for t in kernel['tunnels'])
 
 
+def test_parse_trace_keeps_every_copy_of_a_long_broadcast_and_shortens_its_text():
+    # a zone-sized broadcast: one kernel-datapath copy per peer, 127 peers
+    copy = 'set(tunnel(tun_id=0x3e9,dst=192.0.2.%d,ttl=64,tp_dst=0,flags(df|key))),3'
+    actions = ','.join(copy % (i + 1) for i in range(127))
+    trace = mesh_reading.parse_trace('Datapath actions: %s\n' % actions)
+    assert [t['remote_ip'] for t in trace['tunnels']] == ['192.0.2.%d' % (i + 1)
+                                                          for i in range(127)]
+    limit = mesh_reading.ACTIONS_MAX
+    assert len(actions) > limit
+    assert trace['actions'] == '%s ... (%d characters more)' % (actions[:limit],
+                                                               len(actions) - limit)
+    assert mesh_reading.shortened('3,5') == '3,5'
+    assert mesh_reading.shortened('x' * limit) == 'x' * limit
+
+
 def test_parse_fdb():
     assert mesh_reading.parse_fdb(FDB) == [
         dict(port=1, vlan=0, mac='6e:3f:d7:41:a0:c9'), dict(port=2, vlan=0, mac='d6:42:78:93:6d:0c'),
