@@ -41,9 +41,10 @@ TRACE_SRC_MAC = '02:00:00:00:00:01'
 # ovs-ofctl calls and control commands at a time (each bounded by the timeout; read-only)
 WORKERS = 6
 # A trace that finds no neighbour for a tunnel endpoint sends an ARP request (OVS native
-# tunnels): the broadcast is traced once more after this wait (at most the timeout), so that
-# only a neighbour that does not answer is reported.
-NEIGHBOUR_WAIT = 1.0
+# tunnels): the broadcast is traced again after each of these waits while it still misses (in
+# all at most the timeout), so that only a neighbour that does not answer is reported. More
+# than one wait: on a loaded host the reply can take longer than a second to be learned.
+NEIGHBOUR_WAITS = (1.0, 2.0, 4.0)
 NEIGHBOUR_MISS = 'neighbor cache miss'
 
 
@@ -131,6 +132,17 @@ def _broadcast_missed(result):
     return error is None and any(NEIGHBOUR_MISS in n for n in traced.get('notes') or [])
 
 
+def neighbour_waits(timeout, waits=NEIGHBOUR_WAITS):
+    """``waits`` cut to add up to at most ``timeout`` seconds."""
+    out = []
+    for wait in waits:
+        wait = min(wait, timeout - sum(out))
+        if wait <= 0:
+            break
+        out.append(wait)
+    return tuple(out)
+
+
 def _guarded(func, *args):
     """(result, None), or (None, error) when a control command failed or timed out."""
     try:
@@ -140,7 +152,7 @@ def _guarded(func, *args):
 
 
 def read_bridges(reader, bridges, trace, max_unicast, max_tunnels=None, offset=0,
-                 neighbour_wait=NEIGHBOUR_WAIT):
+                 neighbour_waits=NEIGHBOUR_WAITS):
     """Every bridge's flows and (with ``trace``) the three traces of the module's description.
 
     The ovs-ofctl calls and control commands are independent, each bounded by the timeout:
@@ -148,8 +160,9 @@ def read_bridges(reader, bridges, trace, max_unicast, max_tunnels=None, offset=0
     in the order broadcast, from each tunnel, learned MACs, unicast; what came before is kept.
     A broadcast is traced from at most ``max_tunnels`` tunnel ports per bridge (``spread``
     over them, ``offset`` the host id; None: from all); ``tunnel_count`` says of how many.
-    A broadcast trace that met an empty neighbour cache is traced once more, after one wait
-    of ``neighbour_wait`` seconds for the whole host (its ARP requests were sent meanwhile).
+    A broadcast trace that met an empty neighbour cache is traced again after each of
+    ``neighbour_waits`` (seconds, one wait for the whole host: its ARP requests were sent
+    meanwhile) while it still misses.
     """
     pending = {}
 
@@ -171,10 +184,13 @@ def read_bridges(reader, bridges, trace, max_unicast, max_tunnels=None, offset=0
                                                        % (ofport, TRACE_SRC_MAC, BROADCAST_MAC)))
                                    for ofport, pname in ports]
             job['fdb'] = pool.submit(_guarded, reader.appctl_call, 'fdb/show', name)
-        missed = [name for name, job in pending.items()
-                  if 'broadcast' in job and _broadcast_missed(job['broadcast'].result())]
-        if missed:
-            time.sleep(neighbour_wait)  # once per host: the cache is the host's, not a bridge's
+        missed = list(pending)
+        for wait in neighbour_waits:
+            missed = [name for name in missed if 'broadcast' in pending[name]
+                      and _broadcast_missed(pending[name]['broadcast'].result())]
+            if not missed:
+                break
+            time.sleep(wait)  # once per host: the cache is the host's, not a bridge's
             for name in missed:
                 pending[name]['broadcast'] = broadcast(name)
         # the unicast traces need the learned MACs: a second round
@@ -269,6 +285,6 @@ def read_mesh_info(ctx, request):
                                     else agent_considers_configured(setup, host_id))
     read_bridges(ctx.reader, bridges, request['trace'], request['max_unicast_traces'],
                  request['max_tunnel_traces'], offset=host_id or 0,
-                 neighbour_wait=min(NEIGHBOUR_WAIT, request['timeout']))
+                 neighbour_waits=neighbour_waits(request['timeout']))
     return Plan(result=dict(host_id=host_id, bridges=bridges,
                             addresses=ovs_addresses(ctx.addresses.result(), internal)))

@@ -76,9 +76,9 @@ notes:
     them run at a time, and C(ip) runs while OVSDB is read.
   - A broadcast whose trace finds no neighbour (ARP) entry for a tunnel endpoint (OVS native
     tunnels, C(neighbor cache miss) in its notes) made ovs-vswitchd send an ARP request; it is
-    traced once more after one second (once per host, at most O(timeout)), so that a copy is
-    missing from the result only when the endpoint did not answer. The notes of the second trace
-    are returned.
+    traced again after 1, 2 and 4 seconds while it still misses (one wait per host, in all at
+    most O(timeout)), so that a copy is missing from the result only when the endpoint did not
+    answer. The notes of the last trace are returned.
   - The control commands (C(ofproto/trace), C(fdb/show)) are sent as C(ovs-appctl) sends them, on
     ovs-vswitchd's control socket (C(ovs-vswitchd.<pid>.ctl) in O(ovs_rundir)), without starting
     an C(ovs-appctl) process for each.

@@ -9,8 +9,10 @@ import pytest
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
+    NEIGHBOUR_WAITS,
     Reader,
     mesh_info_request,
+    neighbour_waits,
     port_reading,
     read_bridges,
     spread,
@@ -149,27 +151,29 @@ MISS = 'neighbor cache miss for 192.0.2.12 on bridge cloudbr0, sending ARP reque
 
 
 class Neighbours(Switch):
-    """The first broadcast traces find no neighbour; later ones do unless ``silent``."""
+    """The first ``misses`` broadcast traces of each bridge find no neighbour; later ones do
+    (never, with ``misses`` None)."""
 
-    def __init__(self, silent=False):
+    def __init__(self, misses=1):
         super(Neighbours, self).__init__()
-        self.silent = silent
-        self.seen = set()
+        self.misses = misses
+        self.seen = {}
 
     def trace(self, name, flow):
         self._call(('ofproto/trace', name, flow))
-        if flow.startswith('in_port=LOCAL') and flow.endswith('ff:ff:ff:ff:ff:ff') and (self.silent or name not in self.seen):
-            self.seen.add(name)
-            return dict(tunnels=[], actions='', notes=[MISS])
+        if flow.startswith('in_port=LOCAL') and flow.endswith('ff:ff:ff:ff:ff:ff'):
+            self.seen[name] = self.seen.get(name, 0) + 1
+            if self.misses is None or self.seen[name] <= self.misses:
+                return dict(tunnels=[], actions='', notes=[MISS])
         return dict(tunnels=[dict(remote_ip='192.0.2.12', key='1001')], actions='', notes=[])
 
 
-def test_a_neighbour_cache_miss_is_traced_again_once_after_one_wait(monkeypatch):
+def test_a_neighbour_cache_miss_is_traced_again_after_one_wait(monkeypatch):
     waits = []
     monkeypatch.setattr('time.sleep', waits.append)
     found = bridges()
     switch = Neighbours()
-    read_bridges(switch, found, True, 16, neighbour_wait=0.5)
+    read_bridges(switch, found, True, 16, neighbour_waits=(0.5, 1.0))
     assert waits == [0.5]  # once for the host, not per bridge
     for data in found.values():
         assert data['trace']['broadcast']['notes'] == []
@@ -177,14 +181,33 @@ def test_a_neighbour_cache_miss_is_traced_again_once_after_one_wait(monkeypatch)
     assert len(broadcasts(switch)) == 2 * 2
 
 
-def test_a_neighbour_that_never_answers_stays_in_the_notes(monkeypatch):
-    monkeypatch.setattr('time.sleep', lambda s: None)
+def test_a_slow_neighbour_is_waited_for_longer(monkeypatch):
+    waits = []
+    monkeypatch.setattr('time.sleep', waits.append)
     found = bridges()
-    switch = Neighbours(silent=True)
+    switch = Neighbours(misses=2)
+    read_bridges(switch, found, True, 16, neighbour_waits=(0.5, 1.0, 2.0))
+    assert waits == [0.5, 1.0]
+    assert all(data['trace']['broadcast']['notes'] == [] for data in found.values())
+    assert len(broadcasts(switch)) == 2 * 3
+
+
+def test_a_neighbour_that_never_answers_stays_in_the_notes(monkeypatch):
+    waits = []
+    monkeypatch.setattr('time.sleep', waits.append)
+    found = bridges()
+    switch = Neighbours(misses=None)
     read_bridges(switch, found, True, 16)
+    assert waits == list(NEIGHBOUR_WAITS)
     assert found['OVSTunnel1001']['trace']['broadcast']['notes'] == [MISS]
-    # traced twice, not more
-    assert [c[1] for c in broadcasts(switch)].count('OVSTunnel1001') == 2
+    # traced once and again after each wait, not more
+    assert [c[1] for c in broadcasts(switch)].count('OVSTunnel1001') == 1 + len(NEIGHBOUR_WAITS)
+
+
+def test_the_neighbour_waits_add_up_to_at_most_the_timeout():
+    assert neighbour_waits(60) == NEIGHBOUR_WAITS
+    assert neighbour_waits(2.5, (1.0, 2.0, 4.0)) == (1.0, 1.5)
+    assert neighbour_waits(0.5, (1.0, 2.0)) == (0.5,)
 
 
 def test_no_wait_without_a_miss(monkeypatch):
