@@ -223,3 +223,14 @@ def gre_request(params):
                 flows=bool(params['flows']) and state == 'present',
                 rundir=ovs_rundir(params),
                 timeout=params['timeout'])
+
+
+def mesh_invocation(params):
+    """The result's ``invocation`` when the action gave the networks from O(mesh_var): the
+    parameters as the task gave them (``mesh_var`` named, the networks it expanded to left out),
+    not Ansible's echo of every parameter (8 x (N-1) peers a host, sent back to the controller
+    and decoded there for nothing: docs/scale.md). ``None`` otherwise (Ansible's own echo)."""
+    if not params.get('mesh_var'):
+        return None
+    return {'module_args': dict((name, value) for name, value in params.items()
+                                if name != 'networks')}

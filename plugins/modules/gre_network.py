@@ -92,6 +92,8 @@ options:
         them to the module as O(networks), without templating them per host (docs/scale.md).
       - Mutually exclusive with O(networks), O(key), O(peers) and O(bridge). Fails when the host
         has no entry in the checked mesh.
+      - The result's C(invocation.module_args) then shows O(mesh_var) as given, not the networks
+        it expanded to (the result's RV(networks) lists them with their tunnels).
     type: str
     version_added: 0.3.0
   local_ip:
@@ -260,7 +262,10 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_network import GreNetwork
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import gre_request
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
+    gre_request,
+    mesh_invocation,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
     DATAPATH_TYPES,
@@ -278,8 +283,8 @@ def argument_spec():
         peers=dict(type='list', elements='dict'),
         bridge=dict(type='str'),
         networks=dict(type='list', elements='dict'),
-        # the action plugin (plugins/action/gre_network.py) replaces it with networks; the module
-        # never sees it (its action runs wherever the module does)
+        # the action plugin (plugins/action/gre_network.py) gives the networks it names; the
+        # module gets the name only to leave those networks out of its invocation echo
         mesh_var=dict(type='str'),
         local_ip=dict(type='str'),
         datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
@@ -298,7 +303,8 @@ def main():
     # as the spec cannot (Ansible counts an option given as null as given).
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     gre = GreNetwork(module)
-    run_module(module, gre.plan, gre.apply, parse=gre_request, context=ovsdb_context(module))
+    run_module(module, gre.plan, gre.apply, parse=gre_request, context=ovsdb_context(module),
+               invocation=mesh_invocation(module.params))
 
 
 if __name__ == '__main__':
