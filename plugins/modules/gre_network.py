@@ -96,6 +96,18 @@ options:
         it expanded to (the result's RV(networks) lists them with their tunnels).
     type: str
     version_added: 0.3.0
+  return_tunnels:
+    description:
+      - Whether RV(networks) lists each network's tunnels (C(tunnels)), which is 8 x (N-1)
+        entries a host on an 8-network mesh of N hosts, sent back to the control node and
+        handled there on every run (docs/scale.md).
+      - V(always) lists them. V(verbose) lists them only when Ansible runs at C(-v) or more
+        (what C(playbooks/gre_mesh.yml) uses). V(never) does not. C(tunnel_count) is always there,
+        and every tunnel added, removed or changed is always in RV(changes) and RV(actions).
+    type: str
+    choices: [always, verbose, never]
+    default: always
+    version_added: 0.3.0
   local_ip:
     description:
       - The local tunnel endpoint, set as C(options:local_ip) on every tunnel. Not set when not given
@@ -220,7 +232,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 networks:
-  description: Per network, its bridge and tunnels as they are after the call (as they would be, in check mode).
+  description:
+    - Per network, its bridge and tunnels as they are after the call (as they would be, in check mode).
+    - C(tunnel_count) (new in 0.3.0) is the number of its tunnels; C(tunnels) lists them, unless
+      O(return_tunnels) leaves them out.
   returned: always
   type: list
   elements: dict
@@ -228,6 +243,7 @@ networks:
     - key: 1001
       bridge: OVSTunnel1001
       state: present
+      tunnel_count: 1
       tunnels:
         - {name: t1001-1-2, peer_host_id: 2, remote_ip: 192.0.2.12, ofport: 1, link_state: up}
 changes:
@@ -263,6 +279,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_network import GreNetwork
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
+    RETURN_TUNNELS,
     gre_request,
     mesh_invocation,
 )
@@ -289,6 +306,7 @@ def argument_spec():
         local_ip=dict(type='str'),
         datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
         purge=dict(type='raw', default='ours'),
+        return_tunnels=dict(type='str', default='always', choices=list(RETURN_TUNNELS)),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         remove_foreign=dict(type='bool', default=False),
         flows=dict(type='bool', default=True),
@@ -303,8 +321,9 @@ def main():
     # as the spec cannot (Ansible counts an option given as null as given).
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     gre = GreNetwork(module)
-    run_module(module, gre.plan, gre.apply, parse=gre_request, context=ovsdb_context(module),
-               invocation=mesh_invocation(module.params))
+    run_module(module, gre.plan, gre.apply,
+               parse=lambda params: gre_request(params, module._verbosity),
+               context=ovsdb_context(module), invocation=mesh_invocation(module.params))
 
 
 if __name__ == '__main__':
