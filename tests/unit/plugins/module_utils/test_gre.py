@@ -469,4 +469,3 @@ def test_mesh_var_echoes_the_name_not_the_networks_it_gave():
         host_id=1, mesh_var='gre_mesh_checked', timeout=60, purge='ours', key=None)}
     # networks given by the task itself: Ansible's own echo, of everything
     assert mesh_invocation(dict(params, mesh_var=None)) is None
-

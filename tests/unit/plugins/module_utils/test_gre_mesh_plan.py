@@ -177,8 +177,8 @@ def test_new_bridge_is_compared_as_empty_and_absent_has_no_flows():
 @pytest.mark.parametrize('value, verbosity, listed', [
     ('always', 0, True), (None, 0, True), ('verbose', 0, False), ('verbose', 1, True),
     ('verbose', 3, True), ('never', 4, False)])
-def test_return_tunnels_leaves_the_list_out_never_the_count_nor_the_changes(value, verbosity,
-                                                                           listed):
+def test_return_tunnels_leaves_out_the_list_not_the_count_nor_the_changes(
+        value, verbosity, listed):
     made = plan_mesh({}, gre_request(params(return_tunnels=value), verbosity))
     settle(made, {}, {})
     network = made.result['networks'][0]
