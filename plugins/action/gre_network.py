@@ -7,7 +7,8 @@ takes this host's networks and peers from the mesh checked once for the run
 (``cloudstack.ovs.gre_mesh_checked``, kept by ``set_fact``), in Python, and gives them to the
 module as ``networks``: per host, ansible-core 2.19 templating and finalizing that list as a
 task argument cost the controller about 100 ms at 128 hosts (docs/scale.md); read from the
-task's variables it is not templated at all.
+task's variables it is not templated at all. The module is given ``mesh_var`` too, and its
+result's ``invocation`` shows that instead of echoing the networks back.
 """
 
 from ansible.errors import AnsibleActionFail
@@ -29,8 +30,10 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
-        name = args.pop('mesh_var', None)
+        name = args.get('mesh_var')
         if name is not None:
+            # the module keeps the name, to echo it instead of the networks (gre_request's
+            # mesh_invocation)
             args['networks'] = self._networks(name, args, task_vars)
         # every other option is the module's, and the module checks it
         result.update(self._execute_module(module_name='cloudstack.ovs.gre_network',

@@ -73,8 +73,9 @@ class ConflictError(OvsdbError):
         super(ConflictError, self).__init__(msg, detail=detail, retry=True)
 
 
-def fail(module, exc):
-    """Fail the module with ``exc``'s message: the one fail path of every module."""
+def fail(module, exc, invocation=None):
+    """Fail the module with ``exc``'s message: the one fail path of every module.
+    ``invocation``, when given, is the result's ``invocation`` (see ``plan.run_module``)."""
     msg = str(exc)
     if exc.retry and exc.attempts > 1:
         msg += ' (tried %d times)' % exc.attempts
@@ -84,4 +85,6 @@ def fail(module, exc):
                  if key not in ('msg', 'changed', 'failed'))
     if exc.field:
         extra['field'] = exc.field
+    if invocation is not None:
+        extra['invocation'] = invocation
     module.fail_json(msg=msg, changed=bool(exc.changed), **extra)

@@ -317,7 +317,10 @@ def settle(plan, ifaces, installed=None):
                                differs=bool(added or removed)))
         for tunnel in tunnels:
             tunnel.pop('error')
-        networks.append(dict(key=key, bridge=bridge, state=request['state'], tunnels=tunnels))
+        network = dict(key=key, bridge=bridge, state=request['state'], tunnel_count=len(tunnels))
+        if request.get('tunnels_in_result', True):
+            network['tunnels'] = tunnels
+        networks.append(network)
         changes[str(key)] = change
         before[str(key)] = diff_before
         after[str(key)] = dict(diff_after, left_alone=diff['left_alone'])

@@ -25,6 +25,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.validate import (
 
 KEY_MIN = 1
 KEY_MAX = 4294967295  # GRE keys are 32 bits
+RETURN_TUNNELS = ('always', 'verbose', 'never')
 
 
 def _int(field, value, low, high):
@@ -190,14 +191,28 @@ def normalize_purge(value):
                      '(got %r)' % (', '.join(PURGE_CHOICES), value))
 
 
-def gre_request(params):
+def return_tunnels(value, verbosity=0):
+    """Whether the result lists every network's tunnels: O(return_tunnels) (``always``, the
+    default; ``verbose``: at ``-v`` and more, ``verbosity`` being Ansible's; ``never``)."""
+    if value is None or value == 'always':
+        return True
+    if value == 'verbose':
+        return verbosity >= 1
+    if value == 'never':
+        return False
+    raise ParamError('return_tunnels: must be one of %s (got %r)'
+                     % (', '.join(RETURN_TUNNELS), value))
+
+
+def gre_request(params, verbosity=0):
     """The ``gre_network`` parameters, checked and normalised once: the parse step.
 
     Returns ``host_id``, ``local_ip``, ``networks`` (see ``normalize_networks``), ``purge``
     (one of ``PURGE_CHOICES``), ``state``, ``remove_foreign`` (only with ``state=absent``),
     ``datapath_type``, ``flows`` (true when this call
     manages flow tables: ``flows`` and ``state=present``), ``rundir`` (of the bridges'
-    OpenFlow sockets) and ``timeout``.
+    OpenFlow sockets), ``timeout`` and ``tunnels_in_result`` (``return_tunnels`` at Ansible's
+    ``verbosity``).
 
     Why ``networks`` and ``peers`` have no ``suboptions`` in the argument spec (tried with
     ansible-core 2.19): with suboptions, a string (``peers: a,b``) or a list holding a string
@@ -210,6 +225,7 @@ def gre_request(params):
     """
     host_id, local_ip, networks = normalize_networks(params)
     purge = normalize_purge(params['purge'])
+    tunnels_in_result = return_tunnels(params.get('return_tunnels'), verbosity)
     if params['ovs_rundir'] is not None:
         check_text('ovs_rundir', params['ovs_rundir'])
     state = params['state']
@@ -222,4 +238,16 @@ def gre_request(params):
                 datapath_type=params['datapath_type'],
                 flows=bool(params['flows']) and state == 'present',
                 rundir=ovs_rundir(params),
-                timeout=params['timeout'])
+                timeout=params['timeout'],
+                tunnels_in_result=tunnels_in_result)
+
+
+def mesh_invocation(params):
+    """The result's ``invocation`` when the action gave the networks from O(mesh_var): the
+    parameters as the task gave them (``mesh_var`` named, the networks it expanded to left out),
+    not Ansible's echo of every parameter (8 x (N-1) peers a host, sent back to the controller
+    and decoded there for nothing: docs/scale.md). ``None`` otherwise (Ansible's own echo)."""
+    if not params.get('mesh_var'):
+        return None
+    return {'module_args': dict((name, value) for name, value in params.items()
+                                if name != 'networks')}

@@ -19,6 +19,10 @@ A module's ``main()`` builds its ``AnsibleModule`` and hands ``run_module`` its 
 ``context`` is what both share - an open ``OvsdbSession``, a libvirt connection - opened by
 the ``context`` factory given to ``run_module`` around plan and apply, and closed after.
 
+``invocation`` (optional) is the result's ``invocation`` instead of Ansible's own, which echoes
+every parameter (``gre_network`` given its networks by its action: a few hundred peers echoed
+back to the controller for nothing, docs/scale.md).
+
 Errors: a ``ModuleError`` fails the module through ``errors.fail`` (its ``changed`` says
 whether anything was committed). One with ``retry`` set (the OVSDB conflict: nothing was
 committed, the state moved under the plan) runs plan and apply again, up to ``RETRIES`` more
@@ -109,13 +113,16 @@ def execute(module, plan, apply=None, parse=None, context=None):
             raise
 
 
-def run_module(module, plan, apply=None, parse=None, context=None):
+def run_module(module, plan, apply=None, parse=None, context=None, invocation=None):
     """The one path of every module: parse, plan, apply unless in check mode, exit or fail."""
     try:
         made, applied = execute(module, plan, apply, parse, context)
     except ModuleError as exc:
-        fail(module, exc)
+        fail(module, exc, invocation)
         return
     for warning in made.warnings:
         module.warn(warning)
-    module.exit_json(**made.returns(module._diff, applied))
+    result = made.returns(module._diff, applied)
+    if invocation is not None:
+        result['invocation'] = invocation
+    module.exit_json(**result)

@@ -92,7 +92,21 @@ options:
         them to the module as O(networks), without templating them per host (docs/scale.md).
       - Mutually exclusive with O(networks), O(key), O(peers) and O(bridge). Fails when the host
         has no entry in the checked mesh.
+      - The result's C(invocation.module_args) then shows O(mesh_var) as given, not the networks
+        it expanded to (the result's RV(networks) lists them with their tunnels).
     type: str
+    version_added: 0.3.0
+  return_tunnels:
+    description:
+      - Whether RV(networks) lists each network's tunnels (C(tunnels)), which is 8 x (N-1)
+        entries a host on an 8-network mesh of N hosts, sent back to the control node and
+        handled there on every run (docs/scale.md).
+      - V(always) lists them. V(verbose) lists them only when Ansible runs at C(-v) or more
+        (what C(playbooks/gre_mesh.yml) uses). V(never) does not. C(tunnel_count) is always there,
+        and every tunnel added, removed or changed is always in RV(changes) and RV(actions).
+    type: str
+    choices: [always, verbose, never]
+    default: always
     version_added: 0.3.0
   local_ip:
     description:
@@ -218,7 +232,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 networks:
-  description: Per network, its bridge and tunnels as they are after the call (as they would be, in check mode).
+  description:
+    - Per network, its bridge and tunnels as they are after the call (as they would be, in check mode).
+    - C(tunnel_count) (new in 0.3.0) is the number of its tunnels; C(tunnels) lists them, unless
+      O(return_tunnels) leaves them out.
   returned: always
   type: list
   elements: dict
@@ -226,6 +243,7 @@ networks:
     - key: 1001
       bridge: OVSTunnel1001
       state: present
+      tunnel_count: 1
       tunnels:
         - {name: t1001-1-2, peer_host_id: 2, remote_ip: 192.0.2.12, ofport: 1, link_state: up}
 changes:
@@ -260,7 +278,11 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_network import GreNetwork
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import gre_request
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
+    RETURN_TUNNELS,
+    gre_request,
+    mesh_invocation,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb import ovsdb_context
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import (
     DATAPATH_TYPES,
@@ -278,12 +300,13 @@ def argument_spec():
         peers=dict(type='list', elements='dict'),
         bridge=dict(type='str'),
         networks=dict(type='list', elements='dict'),
-        # the action plugin (plugins/action/gre_network.py) replaces it with networks; the module
-        # never sees it (its action runs wherever the module does)
+        # the action plugin (plugins/action/gre_network.py) gives the networks it names; the
+        # module gets the name only to leave those networks out of its invocation echo
         mesh_var=dict(type='str'),
         local_ip=dict(type='str'),
         datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
         purge=dict(type='raw', default='ours'),
+        return_tunnels=dict(type='str', default='always', choices=list(RETURN_TUNNELS)),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         remove_foreign=dict(type='bool', default=False),
         flows=dict(type='bool', default=True),
@@ -298,7 +321,9 @@ def main():
     # as the spec cannot (Ansible counts an option given as null as given).
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     gre = GreNetwork(module)
-    run_module(module, gre.plan, gre.apply, parse=gre_request, context=ovsdb_context(module))
+    run_module(module, gre.plan, gre.apply,
+               parse=lambda params: gre_request(params, module._verbosity),
+               context=ovsdb_context(module), invocation=mesh_invocation(module.params))
 
 
 if __name__ == '__main__':

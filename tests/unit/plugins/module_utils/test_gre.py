@@ -28,6 +28,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     port_name,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_request import (
+    mesh_invocation,
     normalize_networks,
     normalize_purge,
 )
@@ -459,3 +460,12 @@ def test_parsed_flow_is_normalize_flow_remembered():
     assert installed_flows(text) == installed_flows(text) == {
         normalize_flow(dumped): 'priority=1000,in_port=3 actions=NORMAL',
         normalize_flow('priority=0 actions=NORMAL'): 'priority=0 actions=NORMAL'}
+
+
+def test_mesh_var_echoes_the_name_not_the_networks_it_gave():
+    params = dict(host_id=1, mesh_var='gre_mesh_checked', timeout=60, purge='ours',
+                  networks=[dict(key=1001, peers=PEERS)], key=None)
+    assert mesh_invocation(params) == {'module_args': dict(
+        host_id=1, mesh_var='gre_mesh_checked', timeout=60, purge='ours', key=None)}
+    # networks given by the task itself: Ansible's own echo, of everything
+    assert mesh_invocation(dict(params, mesh_var=None)) is None

@@ -168,6 +168,27 @@ def test_new_bridge_is_compared_as_empty_and_absent_has_no_flows():
     assert gone.tables == [] and gone.warnings == []
     assert gone.actions == ['delete bridge %s with its ports t1001-1-2, t1001-1-3' % BRIDGE]
     assert gone.result['changes']['1001']['ports_removed'] == ['t1001-1-2', 't1001-1-3']
-    assert gone.result['networks'] == [dict(key=1001, bridge=BRIDGE, state='absent', tunnels=[])]
+    assert gone.result['networks'] == [dict(key=1001, bridge=BRIDGE, state='absent',
+                                            tunnel_count=0, tunnels=[])]
     off = planned(mesh_bridge(), None, flows=False)
     assert off.ops == [] and off.tables == [] and 'flows' not in off.diff['after']['1001']
+
+
+@pytest.mark.parametrize('value, verbosity, listed', [
+    ('always', 0, True), (None, 0, True), ('verbose', 0, False), ('verbose', 1, True),
+    ('verbose', 3, True), ('never', 4, False)])
+def test_return_tunnels_leaves_out_the_list_not_the_count_nor_the_changes(
+        value, verbosity, listed):
+    made = plan_mesh({}, gre_request(params(return_tunnels=value), verbosity))
+    settle(made, {}, {})
+    network = made.result['networks'][0]
+    assert network['tunnel_count'] == 2
+    assert ('tunnels' in network) is listed
+    assert made.result['changes']['1001']['ports_added'] == ['t1001-1-2', 't1001-1-3']
+    assert 'add port t1001-1-3 to bridge %s' % BRIDGE in made.actions
+
+
+def test_bad_return_tunnels_names_the_field_and_value():
+    with pytest.raises(ParamError, match=r"^return_tunnels: must be one of always, verbose, "
+                                         r"never \(got 'sometimes'\)"):
+        gre_request(params(return_tunnels='sometimes'))

@@ -46,9 +46,9 @@ class FakeModule(object):
         raise Exited()
 
 
-def run(module, plan, apply=None, parse=None, context=None):
+def run(module, plan, apply=None, parse=None, context=None, invocation=None):
     with pytest.raises(Exited):
-        run_module(module, plan, apply, parse=parse, context=context)
+        run_module(module, plan, apply, parse=parse, context=context, invocation=invocation)
     return module
 
 
@@ -104,6 +104,21 @@ def test_parse_gives_the_request_and_its_error_names_the_field():
                  parse=bad)
     assert module.failed == dict(msg="peers[2].remote_ip: 'x' is not an IP address",
                                  changed=False, field='peers[2].remote_ip')
+
+
+def test_an_invocation_given_replaces_ansibles_echo_on_exit_and_on_failure():
+    given = {'module_args': {'n': 1}}
+    module = run(FakeModule(), lambda ctx, req: a_plan(), lambda ctx, plan: None,
+                 invocation=given)
+    assert module.exited['invocation'] == given and module.exited['thing'] == 'x'
+
+    def bad(params):
+        raise ParamError('n: bad')
+    module = run(FakeModule(), lambda ctx, req: Plan(), parse=bad, invocation=given)
+    assert module.failed == dict(msg='n: bad', changed=False, field='n', invocation=given)
+    # without one, Ansible's own echo (AnsibleModule adds it when the result has none)
+    assert 'invocation' not in run(FakeModule(), lambda ctx, req: a_plan(),
+                                   lambda ctx, plan: None).exited
 
 
 def test_context_wraps_plan_and_apply_and_is_closed():
