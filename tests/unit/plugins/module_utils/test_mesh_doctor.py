@@ -84,8 +84,8 @@ def test_parse_trace_keeps_every_copy_of_a_long_broadcast_and_shortens_its_text(
                                                           for i in range(127)]
     limit = mesh_reading.ACTIONS_MAX
     assert len(actions) > limit
-    assert trace['actions'] == '%s ... (%d characters more)' % (actions[:limit],
-                                                               len(actions) - limit)
+    more = len(actions) - limit
+    assert trace['actions'] == '%s ... (%d characters more)' % (actions[:limit], more)
     assert mesh_reading.shortened('3,5') == '3,5'
     assert mesh_reading.shortened('x' * limit) == 'x' * limit
 
