@@ -95,6 +95,21 @@ def _unchecked(raw, checked, problems):
     return out
 
 
+def tunnel_traces(hosts):
+    """{traced, tunnels}: from how many of the hosts' tunnel ports a broadcast was traced (each
+    bridge's ``from_tunnels``) and how many they have (its ``tunnel_count``)."""
+    traced = dict(traced=0, tunnels=0)
+    for host in hosts:
+        for bridge in ((host['info'] or {}).get('bridges') or {}).values():
+            trace = (bridge or {}).get('trace')
+            if not trace:
+                continue
+            done = len(trace.get('from_tunnels') or [])
+            traced['traced'] += done
+            traced['tunnels'] += trace.get('tunnel_count', done)
+    return traced
+
+
 def diagnose(hosts):
     """Findings, per-network pair matrix and mesh links for the whole zone.
 
@@ -135,18 +150,11 @@ def diagnose(hosts):
                                   why=['%s: %s' % (f['host'], f['title']) for f in why]))
         networks[key] = dict(hosts=names, pairs=pairs)
     errors = sum(1 for f in findings if f['severity'] == ERROR)
-    traced = dict(traced=0, tunnels=0)
-    for host in hosts:
-        for bridge in ((host['info'] or {}).get('bridges') or {}).values():
-            trace = (bridge or {}).get('trace') or {}
-            done = len(trace.get('from_tunnels') or [])
-            traced['traced'] += done
-            traced['tunnels'] += trace.get('tunnel_count', done) if trace else 0
     for finding in findings:
         finding['pairs'] = [list(p) for p in finding['pairs']]
     return dict(findings=findings, networks=networks, clean=errors == 0, errors=errors,
                 warnings=len(findings) - errors,
                 unchecked=[dict(name=p['host'], why=p['msg']) for p in problems],
-                tunnel_traces=traced,
+                tunnel_traces=tunnel_traces(hosts),
                 hosts=[dict(name=h['name'], host_id=h['host_id'], underlay_ip=h['underlay_ip'],
                             networks=h['networks']) for h in hosts])
