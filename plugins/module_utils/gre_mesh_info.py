@@ -132,7 +132,7 @@ def _broadcast_missed(result):
     return error is None and any(NEIGHBOUR_MISS in n for n in traced.get('notes') or [])
 
 
-def neighbour_waits(timeout, waits=NEIGHBOUR_WAITS):
+def waits_within(timeout, waits=NEIGHBOUR_WAITS):
     """``waits`` cut to add up to at most ``timeout`` seconds."""
     out = []
     for wait in waits:
@@ -285,6 +285,6 @@ def read_mesh_info(ctx, request):
                                     else agent_considers_configured(setup, host_id))
     read_bridges(ctx.reader, bridges, request['trace'], request['max_unicast_traces'],
                  request['max_tunnel_traces'], offset=host_id or 0,
-                 neighbour_waits=neighbour_waits(request['timeout']))
+                 neighbour_waits=waits_within(request['timeout']))
     return Plan(result=dict(host_id=host_id, bridges=bridges,
                             addresses=ovs_addresses(ctx.addresses.result(), internal)))

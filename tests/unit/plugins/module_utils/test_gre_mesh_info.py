@@ -12,10 +12,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info impor
     NEIGHBOUR_WAITS,
     Reader,
     mesh_info_request,
-    neighbour_waits,
     port_reading,
     read_bridges,
     spread,
+    waits_within,
 )
 
 LEARNED = ('  port  VLAN  MAC                Age\n'
@@ -205,9 +205,9 @@ def test_a_neighbour_that_never_answers_stays_in_the_notes(monkeypatch):
 
 
 def test_the_neighbour_waits_add_up_to_at_most_the_timeout():
-    assert neighbour_waits(60) == NEIGHBOUR_WAITS
-    assert neighbour_waits(2.5, (1.0, 2.0, 4.0)) == (1.0, 1.5)
-    assert neighbour_waits(0.5, (1.0, 2.0)) == (0.5,)
+    assert waits_within(60) == NEIGHBOUR_WAITS
+    assert waits_within(2.5, (1.0, 2.0, 4.0)) == (1.0, 1.5)
+    assert waits_within(0.5, (1.0, 2.0)) == (0.5,)
 
 
 def test_no_wait_without_a_miss(monkeypatch):
