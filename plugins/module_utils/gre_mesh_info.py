@@ -62,7 +62,7 @@ class Reader(Ofctl):
         ``flow_lines``): only then does ovs-ofctl print its reply's header, which tells an
         empty table from a dump that printed nothing."""
         try:
-            rc, out, err = self.run(bridge, ['--no-names', 'dump-flows', self.target(bridge)])
+            rc, out, err = self.dump_flows(bridge, stats=True)
         except OvsdbError as exc:
             return None, str(exc)  # a hung ovs-vswitchd is a finding, not the end of the read
         if rc != 0:

@@ -55,6 +55,8 @@ class Ofctl(object):
                              % (bridge, self.target(bridge), self.timeout))
         return rc, out, err
 
-    def dump_flows(self, bridge):
-        """The bridge's flow table as ``dump-flows`` prints it (no names, no counters)."""
-        return self.run(bridge, ['--no-names', '--no-stats', 'dump-flows', self.target(bridge)])
+    def dump_flows(self, bridge, stats=False):
+        """The bridge's flow table as ``dump-flows`` prints it (no names; no counters unless
+        ``stats``: only with them does it print its reply's header, even for an empty table)."""
+        return self.run(bridge, ['--no-names'] + ([] if stats else ['--no-stats']) +
+                        ['dump-flows', self.target(bridge)])
