@@ -60,8 +60,7 @@ def host_entry(name, inventory, reading):
         entry['networks'] = []
     readable = isinstance(reading, dict) and 'bridges' in reading
     entry['info'] = reading if readable else None
-    entry['error'] = (reading.get('msg', NOT_READ) if isinstance(reading, dict) else NOT_READ
-                      ) if reading is not None else NOT_READ
+    entry['error'] = reading.get('msg', NOT_READ) if isinstance(reading, dict) else NOT_READ
     return entry
 
 
