@@ -41,9 +41,12 @@ TRACE_SRC_MAC = '02:00:00:00:00:01'
 # ovs-ofctl calls and control commands at a time (each bounded by the timeout; read-only)
 WORKERS = 6
 # A trace that finds no neighbour for a tunnel endpoint sends an ARP request (OVS native
-# tunnels): the broadcast is traced again after each of these waits while it still misses (in
-# all at most the timeout), so that only a neighbour that does not answer is reported. More
-# than one wait: on a loaded host the reply can take longer than a second to be learned.
+# tunnels), flooded over the underlay to every host: the broadcast is traced again after each
+# of these waits while it still misses (in all at most the timeout), so that only a neighbour
+# that does not answer is reported. More than one wait: on a loaded host the reply can take
+# longer than a second to be learned. The cache is the host's, not a bridge's: one bridge's
+# broadcast is traced (and waited for) before the others', which then find the neighbours it
+# resolved instead of each sending its own requests (read_bridges).
 NEIGHBOUR_WAITS = (1.0, 2.0, 4.0)
 NEIGHBOUR_MISS = 'neighbor cache miss'
 
@@ -161,38 +164,49 @@ def read_bridges(reader, bridges, trace, max_unicast, max_tunnels=None, offset=0
     A broadcast is traced from at most ``max_tunnels`` tunnel ports per bridge (``spread``
     over them, ``offset`` the host id; None: from all); ``tunnel_count`` says of how many.
     A broadcast trace that met an empty neighbour cache is traced again after each of
-    ``neighbour_waits`` (seconds, one wait for the whole host: its ARP requests were sent
-    meanwhile) while it still misses.
+    ``neighbour_waits`` (seconds, for the whole host: its ARP requests were sent meanwhile)
+    while it still misses. The first bridge's broadcast is traced alone and waited for before
+    the others': they go to the same peers, and every broadcast that misses sends an ARP
+    request for each peer it misses, flooded over the underlay to every host (at 128 hosts
+    with cold caches, 8 bridges' requests and their retraces kept the hosts' ovs-vswitchd busy
+    for tens of minutes: docs/scale.md).
     """
     pending = {}
 
     def broadcast(name):
         return pool.submit(_guarded, reader.trace, name, 'in_port=LOCAL,dl_src=%s,dl_dst=%s'
                            % (TRACE_SRC_MAC, BROADCAST_MAC))
+    names = list(bridges) if trace else []
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        first = dict((name, broadcast(name)) for name in names[:1])  # before all else
         for name, data in bridges.items():
             job = pending[name] = dict(flows=pool.submit(reader.flows, name))
             if not trace:
                 continue
             job['tunnels'] = tunnels = tunnel_ofports(data)
-            job['broadcast'] = broadcast(name)
             ports = sorted(tunnels.items())
             if max_tunnels is not None:
                 ports = spread(ports, max_tunnels, offset)
+            # (a broadcast coming in from a tunnel must leave into no tunnel: no neighbour
+            # lookup when the split horizon holds)
             job['from_tunnels'] = [(pname, pool.submit(_guarded, reader.trace, name,
                                                        'in_port=%d,dl_src=%s,dl_dst=%s'
                                                        % (ofport, TRACE_SRC_MAC, BROADCAST_MAC)))
                                    for ofport, pname in ports]
             job['fdb'] = pool.submit(_guarded, reader.appctl_call, 'fdb/show', name)
-        missed = list(pending)
-        for wait in neighbour_waits:
-            missed = [name for name in missed if 'broadcast' in pending[name]
-                      and _broadcast_missed(pending[name]['broadcast'].result())]
-            if not missed:
-                break
-            time.sleep(wait)  # once per host: the cache is the host's, not a bridge's
-            for name in missed:
-                pending[name]['broadcast'] = broadcast(name)
+        waits = list(neighbour_waits) if trace else []
+        for group in (names[:1], names[1:]):
+            for name in group:
+                pending[name]['broadcast'] = first.pop(name, None) or broadcast(name)
+            missed = group
+            while missed and waits:
+                missed = [name for name in missed
+                          if _broadcast_missed(pending[name]['broadcast'].result())]
+                if not missed:
+                    break
+                time.sleep(waits.pop(0))  # for the host: the cache is the host's
+                for name in missed:
+                    pending[name]['broadcast'] = broadcast(name)
         # the unicast traces need the learned MACs: a second round
         for name, job in pending.items():
             bridges[name]['flows'], bridges[name]['flows_error'] = job['flows'].result()

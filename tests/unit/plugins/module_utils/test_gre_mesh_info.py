@@ -151,20 +151,22 @@ MISS = 'neighbor cache miss for 192.0.2.12 on bridge cloudbr0, sending ARP reque
 
 
 class Neighbours(Switch):
-    """The first ``misses`` broadcast traces of each bridge find no neighbour; later ones do
-    (never, with ``misses`` None)."""
+    """A host's neighbour cache, shared by its bridges: its first ``misses`` broadcast traces,
+    whichever bridge, find no neighbour (each sends ARP requests); later ones do (never, with
+    ``misses`` None)."""
 
     def __init__(self, misses=1):
         super(Neighbours, self).__init__()
         self.misses = misses
-        self.seen = {}
+        self.arp_requests = 0
 
     def trace(self, name, flow):
         self._call(('ofproto/trace', name, flow))
         if flow.startswith('in_port=LOCAL') and flow.endswith('ff:ff:ff:ff:ff:ff'):
-            self.seen[name] = self.seen.get(name, 0) + 1
-            if self.misses is None or self.seen[name] <= self.misses:
-                return dict(tunnels=[], actions='', notes=[MISS])
+            with self.lock:
+                if self.misses is None or self.arp_requests < self.misses:
+                    self.arp_requests += 1
+                    return dict(tunnels=[], actions='', notes=[MISS])
         return dict(tunnels=[dict(remote_ip='192.0.2.12', key='1001')], actions='', notes=[])
 
 
@@ -178,7 +180,23 @@ def test_a_neighbour_cache_miss_is_traced_again_after_one_wait(monkeypatch):
     for data in found.values():
         assert data['trace']['broadcast']['notes'] == []
         assert data['trace']['broadcast']['tunnels'] == [dict(remote_ip='192.0.2.12', key='1001')]
-    assert len(broadcasts(switch)) == 2 * 2
+    # OVSTunnel1001 twice, OVSTunnel1002 once: the neighbours were resolved by then
+    assert [c[1] for c in broadcasts(switch)] == ['OVSTunnel1001'] * 2 + ['OVSTunnel1002']
+    assert switch.arp_requests == 1
+
+
+def test_one_bridge_resolves_the_neighbours_for_all(monkeypatch):
+    """The first bridge's broadcast alone sends the ARP requests and is waited for; the other
+    bridges' broadcasts are traced after it, not each sending requests of its own."""
+    monkeypatch.setattr('time.sleep', lambda _s: None)
+    found = dict(('OVSTunnel%d' % k, bridge('OVSTunnel%d' % k, [(1, 't%d-1-2' % k)]))
+                 for k in range(1001, 1009))
+    switch = Neighbours(misses=2)
+    read_bridges(switch, found, True, 16)
+    order = [c[1] for c in broadcasts(switch)]
+    assert order[:3] == ['OVSTunnel1001'] * 3 and sorted(order[3:]) == sorted(found)[1:]
+    assert switch.arp_requests == 2
+    assert all(data['trace']['broadcast']['notes'] == [] for data in found.values())
 
 
 def test_a_slow_neighbour_is_waited_for_longer(monkeypatch):
@@ -189,7 +207,7 @@ def test_a_slow_neighbour_is_waited_for_longer(monkeypatch):
     read_bridges(switch, found, True, 16, neighbour_waits=(0.5, 1.0, 2.0))
     assert waits == [0.5, 1.0]
     assert all(data['trace']['broadcast']['notes'] == [] for data in found.values())
-    assert len(broadcasts(switch)) == 2 * 3
+    assert len(broadcasts(switch)) == 3 + 1
 
 
 def test_a_neighbour_that_never_answers_stays_in_the_notes(monkeypatch):
@@ -198,10 +216,12 @@ def test_a_neighbour_that_never_answers_stays_in_the_notes(monkeypatch):
     found = bridges()
     switch = Neighbours(misses=None)
     read_bridges(switch, found, True, 16)
-    assert waits == list(NEIGHBOUR_WAITS)
-    assert found['OVSTunnel1001']['trace']['broadcast']['notes'] == [MISS]
-    # traced once and again after each wait, not more
-    assert [c[1] for c in broadcasts(switch)].count('OVSTunnel1001') == 1 + len(NEIGHBOUR_WAITS)
+    assert waits == list(NEIGHBOUR_WAITS)   # all of them, for the host
+    for data in found.values():
+        assert data['trace']['broadcast']['notes'] == [MISS]
+    # the first bridge traced once and again after each wait, the other once: not more
+    assert [c[1] for c in broadcasts(switch)] == \
+        ['OVSTunnel1001'] * (1 + len(NEIGHBOUR_WAITS)) + ['OVSTunnel1002']
 
 
 def test_the_neighbour_waits_add_up_to_at_most_the_timeout():
