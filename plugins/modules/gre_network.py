@@ -112,12 +112,12 @@ options:
   host_vars:
     description:
       - With O(mesh_var) only. Options taken from this host's inventory variables, as a mapping of
-        option name to variable name, for example C({purge: cloudstack_gre_purge}). An option
+        option name to variable name, for example O(purge) to C(cloudstack_gre_purge). An option
         named here takes the variable's value (templated as the play would) when the host has
         that variable and it is not null, and otherwise the value the task gives, or the module's
         default.
       - The options it can name are O(datapath_type), O(local_ip), O(db), O(purge) and
-        O(timeout). It does what C("{{ var | default(omit) }}") does for each, without a template
+        O(timeout). It does what C(default(omit)) on the variable does for each, without a template
         compiled in every host's worker (docs/scale.md).
     type: dict
     version_added: 0.3.0
