@@ -112,6 +112,9 @@ def normalize_networks(params):
     and ``required_one_of`` in the argument spec: Ansible counts an option given as null as
     given, so ``key: null`` with ``networks`` would be refused (tried with ansible-core 2.19).
     """
+    if params.get('host_id') is None:
+        # not required in the spec: with mesh_var the action gives it
+        raise ParamError('host_id: required, this host\'s CloudStack host id (got none)')
     host_id = validate_host_id('host_id', params.get('host_id'))
     local_ip = params.get('local_ip')
     if local_ip is not None:

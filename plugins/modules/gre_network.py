@@ -49,8 +49,9 @@ options:
   host_id:
     description:
       - This host's CloudStack host id (the C(<src>) in the tunnel port names).
+      - Required, except with O(mesh_var), which gives the host's id from the checked mesh when
+        this is not set.
     type: int
-    required: true
   key:
     description:
       - The GRE key of the one network to converge (1 to 4294967295). Use with O(peers);
@@ -94,7 +95,31 @@ options:
         has no entry in the checked mesh.
       - The result's C(invocation.module_args) then shows O(mesh_var) as given, not the networks
         it expanded to (the result's RV(networks) lists them with their tunnels).
+      - A host that carries no network in the checked mesh is skipped (C(skipped), nothing read
+        or changed), as a C(when) on its networks would skip it, without a template to compile in
+        every host's worker (docs/scale.md).
     type: str
+    version_added: 0.3.0
+  mesh_check_var:
+    description:
+      - With O(mesh_var) only. The name of the variable registered by the task that checked the
+        mesh (C(set_fact) with P(cloudstack.ovs.gre_mesh_checked#filter), C(run_once),
+        C(ignore_errors)). When that task failed, this host fails with its message before
+        anything is read or changed, so that a wrong entry fails every host of the run, not only
+        the one the check ran on (C(playbooks/gre_mesh.yml)).
+    type: str
+    version_added: 0.3.0
+  host_vars:
+    description:
+      - With O(mesh_var) only. Options taken from this host's inventory variables, as a mapping of
+        option name to variable name, for example O(purge) to C(cloudstack_gre_purge). An option
+        named here takes the variable's value (templated as the play would) when the host has
+        that variable and it is not null, and otherwise the value the task gives, or the module's
+        default.
+      - The options it can name are O(datapath_type), O(local_ip), O(db), O(purge) and
+        O(timeout). It does what C(default(omit)) on the variable does for each, without a template
+        compiled in every host's worker (docs/scale.md).
+    type: dict
     version_added: 0.3.0
   return_tunnels:
     description:
@@ -192,11 +217,16 @@ EXAMPLES = r'''
     gre_mesh_checked: "{{ hostvars | cloudstack.ovs.gre_mesh_checked(groups['kvm_hosts'], ansible_play_hosts_all) }}"
   run_once: true
 
-- name: Each host's networks and peers from it
+- name: Each host's networks and peers from it (its host id too; a host without networks is skipped)
   cloudstack.ovs.gre_network:
-    host_id: "{{ cloudstack_host_id }}"
     mesh_var: gre_mesh_checked
-  when: gre_mesh_checked.networks[inventory_hostname] | length > 0
+
+- name: The same, every host failing when the check failed, purge from the inventory where set
+  cloudstack.ovs.gre_network:
+    mesh_var: gre_mesh_checked
+    mesh_check_var: gre_mesh_check   # registered by the check task (ignore_errors: true)
+    host_vars:
+      purge: cloudstack_gre_purge
 
 - name: One network on host 1, peers 2 and 3
   cloudstack.ovs.gre_network:
@@ -293,7 +323,8 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.plan import run_mod
 
 def argument_spec():
     spec = dict(
-        host_id=dict(type='int', required=True),
+        # required without mesh_var (checked in gre_request); with it, the action gives it
+        host_id=dict(type='int'),
         key=dict(type='int', no_log=False),
         # No suboptions for peers and networks: Ansible's errors would not name the entry
         # (see gre_request.gre_request); gre_request checks each one, naming peers[i].<key>.
@@ -303,6 +334,9 @@ def argument_spec():
         # the action plugin (plugins/action/gre_network.py) gives the networks it names; the
         # module gets the name only to leave those networks out of its invocation echo
         mesh_var=dict(type='str'),
+        # the action's (it fails or skips the host, or sets options, before the module runs)
+        mesh_check_var=dict(type='str'),
+        host_vars=dict(type='dict'),
         local_ip=dict(type='str'),
         datapath_type=dict(type='str', choices=list(DATAPATH_TYPES)),
         purge=dict(type='raw', default='ours'),

@@ -97,6 +97,7 @@ def test_single_network_normalised_and_peers_sorted():
     (dict(key='abc'), 'key', 'abc'),
     (dict(key=True), 'key', 'True'),
     (dict(host_id=0), 'host_id', '0'),
+    (dict(host_id=None), 'host_id', 'none'),   # not required in the spec (mesh_var gives it)
     (dict(peers=[dict(host_id=2, remote_ip='192.0.2.300')]), 'peers[0].remote_ip', '192.0.2.300'),
     (dict(peers=[dict(host_id=2, remote_ip='kvm2.example')]), 'peers[0].remote_ip', 'kvm2.example'),
     (dict(peers=[dict(host_id=2, remote_ip='192.0.2.0/24')]), 'peers[0].remote_ip', '192.0.2.0/24'),
