@@ -20,6 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.cloudstack.ovs.plugins.filter.mesh_doctor import mesh_doctor_report
+from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_report
 from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_file import (
     discard_temp,
     fsync_directory,
@@ -33,8 +34,14 @@ ARGUMENT_SPEC = dict(
     dest=dict(type='path', required=True),
     fail_on=dict(type='str', default='error'),
     dot_timeout=dict(type='int', default=60),
+    return_report=dict(type='str', default='full'),
 )
 FAIL_ON = ('error', 'warning', 'never')
+RETURN_REPORT = ('full', 'summary')
+# what the task result's ``report`` leaves out with return_report=summary: the host-pair matrix
+# (networks.*.pairs, 7.7 MB of report.json at 128 hosts x 8 networks), a zone's worth of data
+# pickled to the main process and walked for every callback; report.json holds it
+SUMMARY_LEAVES_OUT = ('networks',)
 # Above this many links (host pairs x networks) the picture is laid out by Graphviz' sfdp, not
 # dot: dot did not finish 3,968 links (32 hosts x 8 networks) within its 60 s, sfdp took 2.5 s.
 DOT_MAX_LINKS = 500
@@ -95,8 +102,17 @@ def failing(report, fail_on):
 
 
 def picture_links(report):
-    """The links of the picture: one per host pair and network."""
-    return sum(len(net.get('pairs') or ()) for net in report['networks'].values())
+    """How many links the picture draws (``mesh_report.picture_links``: one per host pair and
+    network, above ``PICTURE_MAX_LINKS`` the broken ones only)."""
+    return len(mesh_report.picture_links(report)[0])
+
+
+def returned_report(data, return_report):
+    """The task result's ``report``: all of report.json (``full``), or without the host-pair
+    matrix (``summary``: the counts, hosts, every finding, tunnel_traces, ...)."""
+    if return_report == 'full':
+        return data
+    return dict((k, v) for k, v in data.items() if k not in SUMMARY_LEAVES_OUT)
 
 
 def render_svg(dot_file, svg_file, timeout, links=0):
@@ -146,6 +162,9 @@ class ActionModule(ActionBase):
         if args['fail_on'] not in FAIL_ON:
             raise AnsibleActionFail('fail_on: must be error, warning or never (got %r)'
                                     % args['fail_on'])
+        if args['return_report'] not in RETURN_REPORT:
+            raise AnsibleActionFail('return_report: must be full or summary (got %r)'
+                                    % args['return_report'])
         if args['dot_timeout'] < 1:
             raise AnsibleActionFail('dot_timeout: must be 1 or more seconds (got %r)'
                                     % args['dot_timeout'])
@@ -177,7 +196,8 @@ class ActionModule(ActionBase):
         msg = ('mesh doctor: %d error(s), %d warning(s); report in %s'
                % (data['errors'], data['warnings'], os.path.join(dest, 'report.md')))
         # under ``report``: a task result's own ``warnings`` are messages, not the count
-        result.update(report=data, changed=changed, dest=dest, svg=svg, svg_error=svg_error,
+        result.update(report=returned_report(data, args['return_report']), changed=changed,
+                      dest=dest, svg=svg, svg_error=svg_error,
                       files=sorted(list(files) + (['mesh.svg'] if svg else [])), msg=msg,
                       failed=failing(data, args['fail_on']))
         return result

@@ -61,8 +61,23 @@ options:
       - Seconds Graphviz' C(dot) may take to draw C(mesh.svg).
       - Above 500 links (host pairs x networks) the picture is laid out with C(dot -Ksfdp) - C(dot)'s own
         layout did not finish 32 hosts x 8 networks within 60 s, C(sfdp) took 2.5 s.
+      - Above 4,000 links (32 hosts x 8 networks are 3,968) the picture draws every host and bridge but
+        only the broken links (at most 1,100 of them), and its title and C(report.md) say how many
+        links were left out - C(sfdp) did not lay out 128 hosts x 8 networks (65,024 links) within
+        60 s, and such a picture is unreadable. C(report.md) and C(report.json) hold every host pair.
     type: int
     default: 60
+  return_report:
+    description:
+      - What the task result's RV(report) holds. V(full) - all of C(report.json), as in 0.2.0.
+        V(summary) - all of it but C(networks) (the host-pair matrix of each network, hosts x hosts x
+        networks - 7.7 MB at 128 hosts x 8 networks, which Ansible copies through its result pipeline
+        and every callback, and AWX stores as one job event); every finding is kept.
+      - C(report.json) in O(dest) holds the whole report either way.
+    type: str
+    choices: [full, summary]
+    default: full
+    version_added: 0.3.0
 attributes:
   action:
     support: full
@@ -83,6 +98,7 @@ EXAMPLES = r'''
     members: "{{ groups['kvm_hosts'] }}"
     reading: mesh_info
     dest: /tmp/mesh-doctor
+    return_report: summary  # the host-pair matrix stays in report.json
   run_once: true
 
 - name: Write the zone report
@@ -100,7 +116,9 @@ report:
     - The zone report as C(report.json) holds it - C(clean) (no error), C(errors) and C(warnings)
       counts, C(hosts), C(findings) (each with C(kind), C(severity), C(title), C(host), C(network),
       C(peer), C(port), C(what), C(fix), C(pairs) - the host pairs it breaks) and C(networks) (by
-      GRE key - C(hosts) and C(pairs), each C(a), C(b), C(ok), C(why)).
+      GRE key - C(hosts) and C(pairs), each C(a), C(b), C(ok), C(why)), C(tunnel_traces) and
+      C(unchecked).
+    - Without C(networks) when O(return_report=summary).
   returned: success
   type: dict
 dest:

@@ -1,22 +1,34 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
 """The file side of cloudstack.ovs.mesh_doctor_write: unchanged files are not rewritten, the
-picture is drawn by Graphviz' dot when it is installed and a dot failure is reported, not raised."""
+picture is drawn by Graphviz' dot when it is installed and a dot failure is reported, not raised;
+the task result holds the whole report or its summary (``return_report``)."""
 
+import json
 import os
 import shutil
 
 import pytest
 
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.plugins.loader import connection_loader
+from ansible.template import Templar
+
 from ansible_collections.cloudstack.ovs.plugins.action.mesh_doctor_write import (
     DOT_MAX_LINKS,
     NOT_READ,
+    ActionModule,
     failing,
     host_entry,
     picture_links,
     render_svg,
+    returned_report,
     write_file,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_report
 
 
 def test_write_file_writes_once(tmp_path):
@@ -110,3 +122,80 @@ def test_render_svg_lays_out_a_large_picture_with_sfdp(tmp_path):
     assert render_svg(src, svg, 30, links=DOT_MAX_LINKS + 1) == (True, None)
     with open(svg) as handle:
         assert '<svg' in handle.read()
+
+
+def run_action(args):
+    """The action's run() as a play's task runs it, on the local connection."""
+    task = Task()
+    task.action = 'cloudstack.ovs.mesh_doctor_write'
+    task.args = args
+    loader = DataLoader()
+    action = ActionModule(task, connection_loader.get('local', PlayContext(), None),
+                          PlayContext(), loader, Templar(loader=loader), None)
+    return action.run(task_vars={})
+
+
+def unreadable(count, keys=(1001, 1002)):
+    return [dict(name='kvm%d' % i, host_id=i, underlay_ip='192.0.2.%d' % i, networks=list(keys),
+                 info=None, error='unreachable') for i in range(1, count + 1)]
+
+
+def test_return_report_full_is_report_json_and_summary_leaves_out_the_matrix(tmp_path):
+    full = run_action(dict(hosts=unreadable(3), dest=str(tmp_path / 'full'), fail_on='never'))
+    summary = run_action(dict(hosts=unreadable(3), dest=str(tmp_path / 'summary'),
+                              fail_on='never', return_report='summary'))
+    with open(str(tmp_path / 'full' / 'report.json')) as handle:
+        on_disk = json.load(handle)
+    # full (the default, as in 0.2.0): the whole report.json
+    assert json.loads(json.dumps(full['report'])) == on_disk
+    assert [len(net['pairs']) for net in on_disk['networks'].values()] == [3, 3]
+    # summary: all of it but the host-pair matrix, every finding kept; report.json is the same
+    with open(str(tmp_path / 'summary' / 'report.json')) as handle:
+        assert json.load(handle) == on_disk
+    assert 'networks' not in summary['report']
+    assert summary['report'] == dict((k, v) for k, v in full['report'].items() if k != 'networks')
+    assert [f['kind'] for f in summary['report']['findings']] == ['host-unreadable'] * 3
+    assert (summary['report']['errors'], summary['report']['clean']) == (3, False)
+    assert [h['name'] for h in summary['report']['hosts']] == ['kvm1', 'kvm2', 'kvm3']
+    assert 'tunnel_traces' in summary['report']
+    assert summary['msg'].startswith('mesh doctor: 3 error(s), 0 warning(s); report in ')
+    assert summary['failed'] is False and full['failed'] is False
+
+
+def test_returned_report_keeps_the_data_it_is_given():
+    data = dict(clean=True, errors=0, warnings=0, hosts=[], findings=[], networks={1: {}})
+    assert returned_report(data, 'full') is data
+    assert returned_report(data, 'summary') == dict(clean=True, errors=0, warnings=0, hosts=[],
+                                                    findings=[])
+    assert data['networks'] == {1: {}}
+
+
+def test_a_bad_return_report_names_the_field_and_writes_nothing(tmp_path):
+    dest = tmp_path / 'report'
+    with pytest.raises(AnsibleActionFail) as failure:
+        run_action(dict(hosts=unreadable(2), dest=str(dest), return_report='all'))
+    assert str(failure.value) == "return_report: must be full or summary (got 'all')"
+    assert not dest.exists()
+
+
+@pytest.mark.skipif(shutil.which('dot') is None, reason='Graphviz dot is not installed')
+def test_a_picture_above_the_threshold_draws_the_broken_links_only(tmp_path, monkeypatch):
+    # 12 unreadable hosts in one network: 66 broken links, above a threshold of 40 links, and at
+    # most 30 broken ones drawn (mesh_report's tests: working links left out)
+    monkeypatch.setattr(mesh_report, 'PICTURE_MAX_LINKS', 40)
+    monkeypatch.setattr(mesh_report, 'PICTURE_MAX_BROKEN', 30)
+    hosts = unreadable(12, keys=(1001,))
+    result = run_action(dict(hosts=hosts, dest=str(tmp_path), fail_on='never'))
+    data = result['report']
+    assert sum(len(net['pairs']) for net in data['networks'].values()) == 66
+    # the layout is chosen by the links drawn (mesh_report's one choice of them)
+    assert picture_links(data) == len(mesh_report.picture_links(data)[0]) == 30
+    with open(str(tmp_path / 'mesh.dot')) as handle:
+        dot = handle.read()
+    title = ('30 of 66 links drawn: above 40 links only broken ones; 0 working links left out, '
+             'and 36 broken ones past the first 30')
+    assert title in dot and dot.count(' -- ') == 30 and dot.count('subgraph') == 12
+    assert result['svg'] is True and result['svg_error'] is None
+    with open(str(tmp_path / 'mesh.svg')) as handle:
+        drawn = handle.read()
+    assert title in drawn and '#d62728' in drawn

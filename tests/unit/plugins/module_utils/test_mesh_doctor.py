@@ -467,3 +467,58 @@ def test_the_split_horizon_of_an_untraced_tunnel_is_still_checked(change, kind):
     change(br, ofport)
     result = mesh_doctor.diagnose(hosts)
     assert [(f['kind'], f['host']) for f in result['findings']] == [(kind, 'kvm3')]
+
+
+def matrix(count, broken=(), keys=(1001,)):
+    """A diagnosed zone of ``count`` hosts, every pair of one of ``broken`` broken."""
+    names = ['kvm%d' % i for i in range(1, count + 1)]
+    pairs = [dict(a=a, b=b, ok=not {a, b} & set(broken), why=[] if not {a, b} & set(broken)
+                  else ['%s: unreadable' % (a if a in broken else b)])
+             for i, a in enumerate(names) for b in names[i + 1:]]
+    return dict(hosts=[dict(name=n, host_id=i, underlay_ip='192.0.2.%d' % i, networks=list(keys))
+                       for i, n in enumerate(names, 1)],
+                networks=dict((key, dict(hosts=names, pairs=[dict(p) for p in pairs]))
+                              for key in keys),
+                findings=[], clean=not broken, errors=len(broken), warnings=0)
+
+
+def test_picture_draws_every_link_up_to_the_threshold():
+    result = matrix(89, broken=['kvm1'])  # 3,916 links
+    assert len(result['networks'][1001]['pairs']) <= mesh_report.PICTURE_MAX_LINKS
+    drawn, left_out = mesh_report.picture_links(result)
+    assert len(drawn) == 3916 and left_out is None
+    dot = mesh_report.picture(result)
+    assert dot.count(' -- ') == 3916 and dot.count('color="#2ca02c"') == 3916 - 88
+    assert 'left out' not in dot and 'left out' not in mesh_report.markdown(result)
+
+
+def test_picture_above_the_threshold_draws_hosts_and_broken_links_only():
+    result = matrix(91, broken=['kvm1'])  # 4,095 links, 90 of them broken
+    assert len(result['networks'][1001]['pairs']) > mesh_report.PICTURE_MAX_LINKS
+    drawn, left_out = mesh_report.picture_links(result)
+    assert [pair['ok'] for _key, pair in drawn] == [False] * 90
+    assert left_out == dict(ok=4005, broken=0, links=4095, max=mesh_report.PICTURE_MAX_LINKS,
+                            max_broken=mesh_report.PICTURE_MAX_BROKEN)
+    dot = mesh_report.picture(result)
+    assert dot.count(' -- ') == 90 and 'color="#2ca02c"' not in dot
+    assert dot.count('"kvm1_br_1001" -- ') == 90
+    assert dot.count('subgraph') == 91 and '"kvm91_br_1001" [' in dot  # every host and bridge
+    title = ('90 of 4095 links drawn: above 4000 links only broken ones; 4005 working links '
+             'left out')
+    assert title in dot
+    text = mesh_report.markdown(result)
+    assert 'The picture: %s' % title in text and 'every pair is in the tables' in text
+    assert text.count('broken: kvm1: unreadable') == 2 * 90  # the matrix keeps every pair
+
+
+def test_picture_above_the_threshold_bounds_the_broken_links_too():
+    result = matrix(10, broken=['kvm1', 'kvm2'], keys=(1001, 1002))  # 90 links, 34 broken
+    drawn, left_out = mesh_report.picture_links(result, max_links=20, max_broken=30)
+    assert len(drawn) == 30 and not any(pair['ok'] for _key, pair in drawn)
+    assert left_out == dict(ok=56, broken=4, links=90, max=20, max_broken=30)
+    assert mesh_report.left_out_text(left_out) == (
+        '30 of 90 links drawn: above 20 links only broken ones; 56 working links left out, '
+        'and 4 broken ones past the first 30')
+    assert mesh_report.picture_links(result, max_links=90) == (
+        list(mesh_report._links(result)), None)  # pylint: disable=protected-access
+    assert mesh_report.left_out_text(None) == ''
