@@ -15,6 +15,12 @@ from ansible_collections.cloudstack.ovs.plugins.filter.gre_mesh import (
     gre_mesh_networks,
 )
 
+try:
+    from ansible.template import trust_as_template
+except ImportError:   # ansible-core < 2.19 templates every string
+    def trust_as_template(value):
+        return value
+
 HOSTVARS = {
     'kvm1': dict(cloudstack_host_id=1, cloudstack_underlay_ip='192.0.2.11',
                  cloudstack_gre_networks=[1001, 1002]),
@@ -43,11 +49,6 @@ def test_networks_from_the_checked_mesh_by_name():
 
 
 def test_a_template_in_the_variable_is_templated():
-    try:
-        from ansible.template import trust_as_template
-    except ImportError:   # ansible-core < 2.19 templates every string
-        def trust_as_template(value):
-            return value
     checked = gre_mesh_checked(HOSTVARS, MEMBERS, MEMBERS)
     task_vars = dict(real=checked, mesh=trust_as_template('{{ real }}'),
                      inventory_hostname='kvm2')
@@ -120,11 +121,6 @@ def test_a_host_id_the_task_gives_is_kept():
 
 
 def test_host_vars_take_the_hosts_settings_where_it_has_them():
-    try:
-        from ansible.template import trust_as_template
-    except ImportError:   # ansible-core < 2.19 templates every string
-        def trust_as_template(value):
-            return value
     checked = gre_mesh_checked(HOSTVARS, MEMBERS, MEMBERS)
     task_vars = dict(gre_mesh_check={'failed': False}, gre_mesh_checked=checked,
                      inventory_hostname='kvm1', cloudstack_gre_purge='all_stale',
