@@ -275,8 +275,9 @@ def measure_doctor(lab, inventory, forks, workdir):
 
     The doctor needs each host's underlay address on an OVS bridge (its endpoint-not-on-ovs
     check and the traces of native tunnel routing), as the cloudbr role leaves a real host, so
-    every host's eth0 moves onto cloudbr0 first, and each host resolves its peers' addresses
-    (``LabHost.resolve_neighbours``: a fresh lab has had no traffic); then (rd) gre_mesh.yml (must change nothing)
+    every host's eth0 moves onto cloudbr0 first, and each host's OVS learns its peers' addresses
+    (``LabHost.fill_neighbour_cache``: a fresh lab has had no traffic); then (rd)
+    gre_mesh.yml (must change nothing)
     and the doctor (must be clean): wall, controller CPU, the per-host read task's median/max.
     """
     start = time.monotonic()
@@ -287,7 +288,8 @@ def measure_doctor(lab, inventory, forks, workdir):
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(move, lab.hosts))
         # what the peers' traffic would have done on a zone: fill the tunnel neighbour caches
-        list(pool.map(lambda h: h.resolve_neighbours(a for a in addresses if a != h.mgmt_ip),
+        peers = list(zip(addresses, pool.map(lambda h: h.nic_mac('eth0'), lab.hosts)))
+        list(pool.map(lambda h: h.fill_neighbour_cache(p for p in peers if p[0] != h.mgmt_ip),
                       lab.hosts))
     uplink = time.monotonic() - start
     mesh = os.path.join(ROOT, 'playbooks', 'gre_mesh.yml')
