@@ -276,9 +276,9 @@ def measure_doctor(lab, inventory, forks, workdir):
     The doctor needs each host's underlay address on an OVS bridge (its endpoint-not-on-ovs
     check and the traces of native tunnel routing), as the cloudbr role leaves a real host, so
     every host's eth0 moves onto cloudbr0 first, and each host's OVS learns its peers' addresses
-    (``LabHost.fill_neighbour_cache``: a fresh lab has had no traffic); then (rd)
-    gre_mesh.yml (must change nothing)
-    and the doctor (must be clean): wall, controller CPU, the per-host read task's median/max.
+    (``LabHost.fill_neighbour_cache``: a fresh lab has had no traffic); then (rd) gre_mesh.yml
+    (must change nothing) and the doctor (must be clean): wall, controller CPU, the per-host
+    read task's median/max.
     """
     start = time.monotonic()
     addresses = [host.mgmt_ip for host in lab.hosts]
