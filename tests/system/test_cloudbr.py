@@ -58,7 +58,7 @@ def test_move_keeps_ssh_alive_persists_and_is_idempotent(lab, lab_inventory):
         assert 'default via 192.0.2.1 dev cloudbr0' in host.run('ip', 'route').stdout
         assert host.ovs.vsctl('port-to-br', 'eth0').strip() == 'cloudbr0'
         assert host.ovs.vsctl('port-to-br', 'eth1').strip() == 'cloudbr1'
-        mac = host.run('cat', '/sys/class/net/eth0/address').stdout.strip()
+        mac = host.nic_mac('eth0')
         assert host.ovs.get('Bridge', 'cloudbr0', 'other_config:hwaddr').strip('"') == mac
         stanza = host.run('cat', '/etc/network/interfaces.d/cloudstack-ovs-cloudbr0').stdout
         assert 'iface cloudbr0 inet static' in stanza and 'address %s/24' % host.mgmt_ip in stanza
