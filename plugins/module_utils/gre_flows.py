@@ -204,7 +204,7 @@ class Flows(Ofctl):
     def replace(self, bridge, flows):
         """Set the bridge's flow table to ``flows`` at once (an OpenFlow 1.4 bundle)."""
         rc, out, err = self.run(bridge, ['--bundle', 'replace-flows', self.target(bridge), '-'],
-                                data='\n'.join(flows) + '\n', binary_data=True)
+                                data='\n'.join(flows) + '\n')
         if rc != 0:
             raise OvsdbError('flows: replacing the flows of bridge %s failed (nothing changed, '
                              'the bundle is atomic): %s' % (bridge, (err or out).strip()[:500]))

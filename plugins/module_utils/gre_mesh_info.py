@@ -22,6 +22,10 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import (
     BROADCAST_MAC,
     flow_lines,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.command_output import (
+    CommandTimeout,
+    run as run_command,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     CS_HOST_SETUP,
     tunnel_ports,
@@ -85,7 +89,10 @@ class Reader(Ofctl):
         return parse_trace(self.appctl_call('ofproto/trace', bridge, flow))
 
     def addresses(self):
-        rc, out, err = self.module.run_command([self.ip, '-j', 'addr', 'show'])
+        try:
+            rc, out, err = run_command([self.ip, '-j', 'addr', 'show'], timeout=self.timeout)
+        except (CommandTimeout, OSError) as exc:
+            raise OvsdbError('addresses: ip -j addr show failed: %s' % exc)
         if rc != 0:
             raise OvsdbError('addresses: ip -j addr show failed: %s' % (err or out).strip())
         return out

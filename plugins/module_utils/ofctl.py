@@ -6,18 +6,25 @@ Flows and OpenFlow port state are not in OVSDB: ``gre_network`` writes them and
 ``gre_mesh_info`` reads them through ovs-ofctl. Both find the sockets the same way (the run
 directory of the OVSDB socket they were given, or ``ovs_rundir``) and both must not hang on a
 stopped ovs-vswitchd: ``--timeout`` makes ovs-ofctl end itself with SIGALRM, reported here as a
-clear error naming the bridge.
+clear error naming the bridge. Its output is read to the end (``command_output``, not
+``AnsibleModule.run_command``, which can return a slow dump's output unread).
 """
 
 import os
 import signal
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils.command_output import (
+    CommandTimeout,
+    run as run_command,
+)
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options import validate_db
 
 OFCTL_PROTOCOL = 'OpenFlow14'  # bundles need OpenFlow 1.4
 PORT_MOD_PROTOCOL = 'OpenFlow10'  # a port's no-flood flag exists in OpenFlow 1.0 only
 DEFAULT_RUNDIR = '/var/run/openvswitch'
+# ovs-ofctl ends itself at its --timeout; this is only the bound on a process that does not
+GRACE = 10
 
 
 def default_rundir(db):
@@ -45,10 +52,17 @@ class Ofctl(object):
     def target(self, bridge):
         return 'unix:%s' % os.path.join(self.rundir, bridge + '.mgmt')
 
-    def run(self, bridge, args, protocol=OFCTL_PROTOCOL, **kw):
-        """``ovs-ofctl -O <protocol> --timeout=<timeout> <args>``; (rc, out, err)."""
-        rc, out, err = self.module.run_command(
-            [self.ofctl, '-O', protocol, '--timeout=%d' % self.timeout] + list(args), **kw)
+    def run(self, bridge, args, protocol=OFCTL_PROTOCOL, data=None):
+        """``ovs-ofctl -O <protocol> --timeout=<timeout> <args>``, ``data`` on its standard
+        input; (rc, out, err)."""
+        try:
+            rc, out, err = run_command(
+                [self.ofctl, '-O', protocol, '--timeout=%d' % self.timeout] + list(args),
+                data=data, timeout=self.timeout + GRACE)
+        except CommandTimeout:
+            rc, out, err = -signal.SIGALRM, '', ''
+        except OSError as exc:
+            raise OvsdbError('flows: cannot run %s on bridge %s: %s' % (self.ofctl, bridge, exc))
         if rc in (-signal.SIGALRM, 128 + signal.SIGALRM):
             raise OvsdbError('flows: no answer from ovs-vswitchd on bridge %s (%s) within %ss '
                              '(is ovs-vswitchd stopped or overloaded?)'

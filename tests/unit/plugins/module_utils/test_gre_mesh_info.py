@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from ansible_collections.cloudstack.ovs.plugins.module_utils import ofctl
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
     NEIGHBOUR_WAITS,
@@ -246,27 +247,27 @@ def test_negative_trace_bounds_are_refused_naming_the_field(field):
 
 
 class Module(object):
-    """What ``Reader`` uses of AnsibleModule: a fixed answer of ovs-ofctl."""
-
-    def __init__(self, answer):
-        self.answer = answer
+    """What ``Reader`` uses of AnsibleModule: where a command is."""
 
     def get_bin_path(self, name, required=False):
         return '/usr/bin/' + name
 
-    def run_command(self, argv, **kw):
-        return self.answer
+
+def reader(monkeypatch, answer):
+    """A ``Reader`` whose ovs-ofctl answers ``answer`` (rc, out, err)."""
+    monkeypatch.setattr(ofctl, 'run_command', lambda argv, data=None, timeout=None: answer)
+    return Reader(Module(), '/run/ovs', 5)
 
 
 @pytest.mark.parametrize('out', ['', ' cookie=0x0, priority=0 actions=NORMAL\n'])
-def test_a_dump_without_its_reply_is_unreadable_not_flows_missing(out):
-    flows, error = Reader(Module((0, out, '')), '/run/ovs', 5).flows('OVSTunnel1001')
+def test_a_dump_without_its_reply_is_unreadable_not_flows_missing(monkeypatch, out):
+    flows, error = reader(monkeypatch, (0, out, '')).flows('OVSTunnel1001')
     assert flows is None and 'without a flow reply' in error and 'OVSTunnel1001' in error
 
 
-def test_an_empty_table_is_read_as_empty():
-    flows, error = Reader(Module((0, 'OFPST_FLOW reply (OF1.4) (xid=0x2):\n', '')), '/run/ovs',
-                          5).flows('OVSTunnel1001')
+def test_an_empty_table_is_read_as_empty(monkeypatch):
+    flows, error = reader(monkeypatch, (0, 'OFPST_FLOW reply (OF1.4) (xid=0x2):\n', '')).flows(
+        'OVSTunnel1001')
     assert flows == [] and error is None
 
 
@@ -284,13 +285,13 @@ def test_a_port_keeps_the_documented_columns_only():
                                       options=dict(key='1001', remote_ip='192.0.2.12'))})
 
 
-def test_a_dump_with_counters_gives_the_lines_no_stats_prints():
+def test_a_dump_with_counters_gives_the_lines_no_stats_prints(monkeypatch):
     out = ('OFPST_FLOW reply (OF1.4) (xid=0x2):\n'
            ' cookie=0x0, duration=12.5s, table=0, n_packets=3, n_bytes=180, priority=1000,'
            'in_port=1,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL\n'
            ' cookie=0x0, duration=12.5s, table=0, n_packets=0, n_bytes=0, priority=0 '
            'actions=NORMAL\n')
-    flows, error = Reader(Module((0, out, '')), '/run/ovs', 5).flows('OVSTunnel1001')
+    flows, error = reader(monkeypatch, (0, out, '')).flows('OVSTunnel1001')
     assert error is None
     assert flows == ['priority=0 actions=NORMAL',
                      'priority=1000,in_port=1,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL']

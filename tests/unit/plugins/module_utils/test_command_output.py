@@ -1,0 +1,109 @@
+# Copyright: contributors to cloudstack.ovs
+# Apache License 2.0 (see LICENSE)
+"""command_output.run: a command's whole output, whenever it prints it; Ofctl's use of it."""
+
+import signal
+import sys
+import threading
+
+import pytest
+
+from ansible_collections.cloudstack.ovs.plugins.module_utils import ofctl
+from ansible_collections.cloudstack.ovs.plugins.module_utils.command_output import (
+    CommandTimeout,
+    run,
+)
+from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError
+
+# Prints nothing for longer than run_command's one-second wait, then a table larger than a
+# pipe's buffer, and exits: what ovs-ofctl dump-flows does when ovs-vswitchd is slow to answer.
+SLOW_DUMP = ('import sys, time; time.sleep(1.2); '
+             'sys.stdout.write("".join("priority=%d actions=NORMAL\\n" % i for i in range(5000)))')
+
+
+def busy(stop):
+    while not stop.is_set():
+        sum(range(10000))
+
+
+def test_output_printed_after_a_long_silence_is_read_whole_in_busy_threads():
+    # four readers at once beside two busy threads, as gre_network's flow reads run
+    stop = threading.Event()
+    burners = [threading.Thread(target=busy, args=(stop,)) for _ in range(2)]
+    for thread in burners:
+        thread.start()
+    results = []
+    try:
+        readers = [threading.Thread(target=lambda: results.append(
+            run([sys.executable, '-c', SLOW_DUMP], timeout=30))) for _ in range(4)]
+        for thread in readers:
+            thread.start()
+        for thread in readers:
+            thread.join()
+    finally:
+        stop.set()
+        for thread in burners:
+            thread.join()
+    assert len(results) == 4
+    for rc, out, err in results:
+        assert rc == 0 and err == ''
+        lines = out.splitlines()
+        assert len(lines) == 5000 and lines[-1] == 'priority=4999 actions=NORMAL'
+
+
+def test_data_is_the_standard_input_and_rc_and_stderr_are_returned():
+    rc, out, err = run([sys.executable, '-c',
+                        'import sys; d = sys.stdin.read(); print(d.upper(), end=""); '
+                        'sys.stderr.write("warn\\n"); sys.exit(3)'], data='a=1\nb=2\n')
+    assert (rc, out, err) == (3, 'A=1\nB=2\n', 'warn\n')
+
+
+def test_without_data_the_standard_input_is_empty():
+    rc, out, _err = run([sys.executable, '-c', 'import sys; print(repr(sys.stdin.read()))'])
+    assert rc == 0 and out == "''\n"
+
+
+def test_a_signal_gives_a_negative_rc():
+    rc, _out, _err = run([sys.executable, '-c',
+                          'import os, signal; os.kill(os.getpid(), signal.SIGALRM)'])
+    assert rc == -signal.SIGALRM
+
+
+def test_a_command_past_its_timeout_is_killed_and_named():
+    with pytest.raises(CommandTimeout, match=r'^%s did not end within 0.3s$'
+                       % sys.executable.replace('.', r'\.')):
+        run([sys.executable, '-c', 'import time; time.sleep(30)'], timeout=0.3)
+
+
+class Module(object):
+    def get_bin_path(self, name, required=False):
+        return '/usr/bin/' + name
+
+
+def test_ofctl_reports_a_killed_ovs_ofctl_as_no_answer_naming_the_bridge(monkeypatch):
+    def killed(argv, data=None, timeout=None):
+        assert timeout == 5 + ofctl.GRACE and '--timeout=5' in argv
+        raise CommandTimeout('ovs-ofctl did not end within %ss' % timeout)
+    monkeypatch.setattr(ofctl, 'run_command', killed)
+    with pytest.raises(OvsdbError, match=r'no answer from ovs-vswitchd on bridge OVSTunnel7 '
+                       r'\(unix:/run/ovs/OVSTunnel7\.mgmt\) within 5s'):
+        ofctl.Ofctl(Module(), '/run/ovs', 5).dump_flows('OVSTunnel7')
+
+
+def test_ofctl_gives_its_data_to_ovs_ofctl(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ofctl, 'run_command',
+                        lambda argv, data=None, timeout=None: calls.append((argv, data)) or
+                        (0, '', ''))
+    assert ofctl.Ofctl(Module(), '/run/ovs', 5).run('b', ['replace-flows', 'x', '-'],
+                                                   data='f\n') == (0, '', '')
+    assert calls == [(['/usr/bin/ovs-ofctl', '-O', 'OpenFlow14', '--timeout=5', 'replace-flows',
+                       'x', '-'], 'f\n')]
+
+
+def test_ofctl_that_cannot_start_names_the_bridge(monkeypatch):
+    def missing(argv, data=None, timeout=None):
+        raise OSError(2, 'No such file or directory')
+    monkeypatch.setattr(ofctl, 'run_command', missing)
+    with pytest.raises(OvsdbError, match=r'^flows: cannot run /usr/bin/ovs-ofctl on bridge b: '):
+        ofctl.Ofctl(Module(), '/run/ovs', 5).dump_flows('b')
