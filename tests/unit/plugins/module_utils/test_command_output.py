@@ -29,13 +29,13 @@ def busy(stop):
 def test_output_printed_after_a_long_silence_is_read_whole_in_busy_threads():
     # four readers at once beside two busy threads, as gre_network's flow reads run
     stop = threading.Event()
-    burners = [threading.Thread(target=busy, args=(stop,)) for _ in range(2)]
+    burners = [threading.Thread(target=busy, args=(stop,)) for _burner in range(2)]
     for thread in burners:
         thread.start()
     results = []
     try:
         readers = [threading.Thread(target=lambda: results.append(
-            run([sys.executable, '-c', SLOW_DUMP], timeout=30))) for _ in range(4)]
+            run([sys.executable, '-c', SLOW_DUMP], timeout=30))) for _reader in range(4)]
         for thread in readers:
             thread.start()
         for thread in readers:
@@ -92,11 +92,13 @@ def test_ofctl_reports_a_killed_ovs_ofctl_as_no_answer_naming_the_bridge(monkeyp
 
 def test_ofctl_gives_its_data_to_ovs_ofctl(monkeypatch):
     calls = []
-    monkeypatch.setattr(ofctl, 'run_command',
-                        lambda argv, data=None, timeout=None: calls.append((argv, data)) or
-                        (0, '', ''))
-    assert ofctl.Ofctl(Module(), '/run/ovs', 5).run('b', ['replace-flows', 'x', '-'],
-                                                   data='f\n') == (0, '', '')
+
+    def ofctl_run(argv, data=None, timeout=None):
+        calls.append((argv, data))
+        return 0, '', ''
+    monkeypatch.setattr(ofctl, 'run_command', ofctl_run)
+    tool = ofctl.Ofctl(Module(), '/run/ovs', 5)
+    assert tool.run('b', ['replace-flows', 'x', '-'], data='f\n') == (0, '', '')
     assert calls == [(['/usr/bin/ovs-ofctl', '-O', 'OpenFlow14', '--timeout=5', 'replace-flows',
                        'x', '-'], 'f\n')]
 
