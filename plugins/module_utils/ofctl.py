@@ -41,10 +41,10 @@ def ovs_rundir(params):
 
 
 class Ofctl(object):
-    """Bounded ovs-ofctl calls on the bridges of one ovs-vswitchd."""
+    """Bounded ovs-ofctl calls on the bridges of one ovs-vswitchd (``module`` finds ovs-ofctl;
+    the calls do not go through it: command_output)."""
 
     def __init__(self, module, rundir, timeout):
-        self.module = module
         self.rundir = rundir
         self.timeout = timeout
         self.ofctl = module.get_bin_path('ovs-ofctl', required=True)
