@@ -21,6 +21,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.cloudstack.ovs.plugins.filter.mesh_doctor import mesh_doctor_report
 from ansible_collections.cloudstack.ovs.plugins.module_utils import mesh_report
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import READING_JSON
 from ansible_collections.cloudstack.ovs.plugins.module_utils.properties_file import (
     discard_temp,
     fsync_directory,
@@ -59,13 +60,15 @@ INVENTORY_VARS = (('host_id', 'cloudstack_host_id'), ('underlay_ip', 'cloudstack
 def host_entry(name, inventory, reading):
     """One host's entry for ``mesh_doctor_report``: ``inventory`` (the host's variable -> its
     value, those it has), ``reading`` (its registered ``gre_mesh_info`` result, or None when
-    it has none): a reading without ``bridges`` (failed, unreachable) is the entry's error."""
+    it has none): a reading with neither ``bridges`` nor ``reading_json`` (failed, unreachable)
+    is the entry's error. A ``reading_json`` stays a string here: ``mesh_doctor_report``
+    decodes it, once."""
     entry = dict(name=name, networks=[])
     for field, var in INVENTORY_VARS:
         entry[field] = inventory.get(var)
     if entry['networks'] is None:
         entry['networks'] = []
-    readable = isinstance(reading, dict) and 'bridges' in reading
+    readable = isinstance(reading, dict) and ('bridges' in reading or READING_JSON in reading)
     entry['info'] = reading if readable else None
     entry['error'] = reading.get('msg', NOT_READ) if isinstance(reading, dict) else NOT_READ
     return entry

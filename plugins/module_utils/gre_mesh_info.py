@@ -6,9 +6,11 @@
 - :func:`mesh_info_context` (context): the ``Reader`` (ovs-ofctl, ovs-vswitchd's control
   commands, ip), the host's addresses read in a thread of their own, an OVSDB session (no lock);
 - :func:`read_mesh_info` (plan): the bridges from OVSDB, then their flows and traces
-  (:func:`read_bridges`, ``WORKERS`` calls at a time), as the module's result.
+  (:func:`read_bridges`, ``WORKERS`` calls at a time), as the module's result: as return values,
+  or as one JSON document (``return_format=json``, decoded by ``mesh_reading.decode_reading``).
 """
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -31,6 +33,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     tunnel_ports,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import (
+    READING_JSON,
     is_tunnel_bridge,
     ovs_addresses,
     parse_fdb,
@@ -307,5 +310,9 @@ def read_mesh_info(ctx, request):
     read_bridges(ctx.reader, bridges, request['trace'], request['max_unicast_traces'],
                  request['max_tunnel_traces'], offset=host_id or 0,
                  neighbour_waits=waits_within(request['timeout']))
-    return Plan(result=dict(host_id=host_id, bridges=bridges,
-                            addresses=ovs_addresses(ctx.addresses.result(), internal)))
+    reading = dict(host_id=host_id, bridges=bridges,
+                   addresses=ovs_addresses(ctx.addresses.result(), internal))
+    if request['return_format'] == 'json':
+        return Plan(result={'host_id': host_id, READING_JSON: json.dumps(
+            reading, sort_keys=True, separators=(',', ':'))})
+    return Plan(result=reading)

@@ -9,7 +9,7 @@ checks every host (``mesh_findings``) and returns the findings and a host-pair m
 network; ``mesh_report`` renders them as the Markdown report and the mesh picture.
 """
 
-from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_request
+from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_request, mesh_reading
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_findings import (
     ERROR,
@@ -67,8 +67,9 @@ def normalize_hosts(hosts):
             except ParamError as exc:
                 problems.append(dict(host=entry['name'], field=LOCAL_IP_VAR, msg=str(exc)))
                 continue
+        info, error = mesh_reading.decode_reading(host.get('info'))
         out.append(dict(entry, networks=sorted(entry['networks']), local_ip=local_ip,
-                        info=host.get('info'), error=host.get('error')))
+                        info=info, error=error or host.get('error')))
     order = dict((name, i) for i, name in enumerate(names))
     problems.sort(key=lambda p: order[p['host']])
     return out, problems

@@ -21,6 +21,11 @@ _SET_TUNNEL = re.compile(r'set\(tunnel\(([^)]*)\)\)', re.I)
 # one copy per peer, some 280 characters each (36 KB a bridge at 127 peers, more than a third of
 # a 1,016-port host's reading, read by no check: ``tunnels`` holds every copy).
 ACTIONS_MAX = 2048
+# gre_mesh_info's return value that holds its whole reading as one JSON document
+# (return_format=json, what the mesh doctor asks for): one string, which Ansible's controller
+# passes on as it is, where a reading of values (some 490 KB, tens of thousands of them at 128
+# hosts x 8 networks) is walked and copied value by value for every result and callback
+READING_JSON = 'reading_json'
 
 
 def _split_top(text):
@@ -135,3 +140,20 @@ def bridge_key(bridge):
     value = (bridge.get('other_config') or {}).get(gre_names.CS_GRE_KEY, '')
     value = value[len(gre_names.BRIDGE_PREFIX):] if value.startswith(gre_names.BRIDGE_PREFIX) else value
     return int(value) if value.isdigit() else None
+
+
+def decode_reading(info):
+    """A ``gre_mesh_info`` result as the mesh doctor reads it: ``(reading, error)``.
+
+    A result with ``reading_json`` (``return_format=json``) is decoded once, here; any other
+    result (``return_format=dict``, a failed or unreachable host's, None) is returned as it is.
+    A ``reading_json`` that is not a reading's JSON is no reading, with the error saying why."""
+    if not isinstance(info, dict) or READING_JSON not in info:
+        return info, None
+    try:
+        reading = json.loads(info[READING_JSON])
+    except (TypeError, ValueError) as exc:
+        return None, '%s: not JSON (%s)' % (READING_JSON, exc)
+    if not isinstance(reading, dict) or not isinstance(reading.get('bridges'), dict):
+        return None, '%s: not a gre_mesh_info reading (no bridges)' % READING_JSON
+    return reading, None

@@ -60,6 +60,19 @@ options:
         bridge has (C(tunnel_count)) and which were traced (C(from_tunnels)).
     type: int
     default: 16
+  return_format:
+    description:
+      - How the reading is returned. V(dict) - as the return values RV(bridges) and RV(addresses).
+        V(json) - as one JSON document in RV(reading_json), with the same C(host_id), C(bridges) and
+        C(addresses); the playbook C(cloudstack.ovs.mesh_doctor) asks for it.
+      - A reading is large (some 490 KB of tens of thousands of values per host in a 128-host zone of
+        8 networks), and ansible-playbook's main process walks and copies a result's values one by
+        one, one host after another, for the result, the registered variable and every callback -
+        most of the controller's time in a zone-sized doctor run. One string it passes on as it is.
+    type: str
+    choices: [dict, json]
+    default: dict
+    version_added: 0.3.0
   ovs_rundir:
     description:
       - Directory of ovs-vswitchd's control socket and of the bridges' OpenFlow management sockets
@@ -105,7 +118,7 @@ host_id:
   type: int
 bridges:
   description: The tunnel bridges by name, as the switch has them.
-  returned: always
+  returned: when O(return_format=dict)
   type: dict
   contains:
     name:
@@ -169,11 +182,20 @@ bridges:
 addresses:
   description: The host's IPv4 and IPv6 addresses (link-local ones left out), each with the interface
     and whether that interface is an OVS internal port (a bridge's own device).
-  returned: always
+  returned: when O(return_format=dict)
   type: list
   elements: dict
   sample:
     - {ifname: cloudbr0, address: 192.0.2.11, prefixlen: 24, ovs: true}
+reading_json:
+  description:
+    - The whole reading as one JSON document - an object with C(host_id), C(bridges) and
+      C(addresses), each as RV(host_id), RV(bridges) and RV(addresses) describe it. Decode it with
+      C(from_json); the mesh doctor decodes it itself.
+  returned: when O(return_format=json)
+  type: str
+  version_added: 0.3.0
+  sample: '{"addresses":[],"bridges":{},"host_id":2}'
 '''
 
 
@@ -198,6 +220,7 @@ def argument_spec():
         max_unicast_traces=dict(type='int', default=16),
         max_tunnel_traces=dict(type='int', default=16),
         ovs_rundir=dict(type='path'),
+        return_format=dict(type='str', choices=['dict', 'json'], default='dict'),
     )
     spec.update(ovsdb_argument_spec())
     return spec

@@ -34,8 +34,10 @@ options:
         C(cloudstack_host_id), C(cloudstack_underlay_ip), C(cloudstack_gre_local_ip),
         C(cloudstack_gre_networks) (templated as the play would) - and its registered
         M(cloudstack.ovs.gre_mesh_info) result named by O(reading), taken as it was registered,
-        without templating it. A host without that result, or whose result has no C(bridges) (it
-        failed, or was unreachable), is reported as unreadable with the result's C(msg).
+        without templating it (a reading returned as one JSON document, M(cloudstack.ovs.gre_mesh_info)'s
+        C(return_format=json), is decoded here, once). A host without that result, or whose result
+        has neither C(bridges) nor C(reading_json) (it failed, or was unreachable), is reported as
+        unreadable with the result's C(msg).
     type: list
     elements: str
     version_added: 0.3.0

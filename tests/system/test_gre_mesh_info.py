@@ -9,6 +9,7 @@ The module traces such a broadcast once more after a short wait, so that only a 
 never answers is missing from it. The traces from the tunnels are bounded per bridge.
 """
 
+import json
 import secrets
 
 import pytest
@@ -88,3 +89,16 @@ def test_traces_from_the_tunnels_are_bounded_and_counted(underlay):
 def test_a_negative_bound_is_refused_naming_the_field(underlay):
     result = run_module('gre_mesh_info', dict(db=underlay.db, max_tunnel_traces=-1))
     assert result.get('failed') and 'max_tunnel_traces' in result['msg'] and '-1' in result['msg']
+
+
+def test_the_reading_as_one_json_document_is_the_reading(underlay):
+    # untraced: the traces' notes (neighbour ages) may differ between two reads
+    args = dict(host_id=1, db=underlay.db, timeout=30, trace=False)
+    values = run_module('gre_mesh_info', args)
+    as_json = run_module('gre_mesh_info', dict(args, return_format='json'))
+    assert not values.get('failed') and not as_json.get('failed'), (values, as_json)
+    assert 'bridges' not in as_json and as_json['host_id'] == 1
+    assert json.loads(as_json['reading_json']) == dict(
+        host_id=1, bridges=values['bridges'], addresses=values['addresses'])
+    refused = run_module('gre_mesh_info', dict(args, return_format='yaml'))
+    assert refused.get('failed') and 'return_format' in refused['msg'] and 'yaml' in refused['msg']

@@ -96,6 +96,12 @@ def test_host_entry_takes_the_reading_as_registered():
     assert entry['info'] is reading  # not copied: a zone's readings are large
 
 
+def test_host_entry_keeps_a_reading_json_for_the_report_to_decode():
+    reading = dict(changed=False, host_id=2, reading_json='{"host_id":2,"bridges":{}}')
+    entry = host_entry('kvm2', INVENTORY, reading)
+    assert entry['info'] is reading
+
+
 def test_host_entry_of_a_host_not_read():
     # failed (failed_when: false keeps msg), unreachable, not in the play (--limit)
     failed = host_entry('kvm2', INVENTORY, dict(failed=False, msg='timed out after 60 s'))

@@ -3,7 +3,9 @@
 """gre_mesh_info's calls run four at a time: every bridge still gets its flows and its traces in
 the order of the module's description, and a failed call stops that bridge's traces only."""
 
+import json
 import threading
+from concurrent.futures import Future
 
 import pytest
 
@@ -11,13 +13,16 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils import ofctl
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
     NEIGHBOUR_WAITS,
+    MeshInfoContext,
     Reader,
     mesh_info_request,
     port_reading,
     read_bridges,
+    read_mesh_info,
     spread,
     waits_within,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import decode_reading
 
 LEARNED = ('  port  VLAN  MAC                Age\n'
            '     1     0  02:00:00:00:0a:01    3\n'
@@ -295,3 +300,48 @@ def test_a_dump_with_counters_gives_the_lines_no_stats_prints(monkeypatch):
     assert error is None
     assert flows == ['priority=0 actions=NORMAL',
                      'priority=1000,in_port=1,dl_dst=ff:ff:ff:ff:ff:ff actions=NORMAL']
+
+
+class Session(object):
+    """What ``read_mesh_info`` uses of an OVSDB session: the bridges and the internal ports."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def bridge_details(self):
+        found = dict((name, dict(data, other_config={'gre_key': name[len('OVSTunnel'):]},
+                                 external_ids={}))
+                     for name, data in bridges().items())
+        return found, set(['cloudbr0'])
+
+
+IP_JSON = json.dumps([dict(ifname='cloudbr0', addr_info=[
+    dict(family='inet', local='192.0.2.11', prefixlen=24, scope='global')])])
+
+
+def mesh_reading_of(return_format):
+    addresses = Future()
+    addresses.set_result(IP_JSON)
+    ctx = MeshInfoContext(Switch(), Session(), addresses)
+    request = dict(bridges=[], host_id=1, trace=True, max_unicast_traces=16,
+                   max_tunnel_traces=16, timeout=5, return_format=return_format)
+    return read_mesh_info(ctx, request)
+
+
+def test_the_reading_as_json_is_the_reading_as_values():
+    values = mesh_reading_of('dict')
+    as_json = mesh_reading_of('json')
+    assert values.changed is False and as_json.changed is False
+    assert sorted(values.result) == ['addresses', 'bridges', 'host_id']
+    assert sorted(as_json.result) == ['host_id', 'reading_json']
+    assert as_json.result['host_id'] == 1
+    assert isinstance(as_json.result['reading_json'], str)
+    assert values.result['bridges']['OVSTunnel1001']['agent_configured'] is False
+    assert values.result['addresses'] == [dict(ifname='cloudbr0', address='192.0.2.11',
+                                               prefixlen=24, ovs=True)]
+    # what the mesh doctor reads, either way
+    assert decode_reading(as_json.result) == (values.result, None)
+    assert decode_reading(values.result) == (values.result, None)

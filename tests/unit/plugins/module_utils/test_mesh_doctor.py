@@ -4,6 +4,7 @@
 report and picture."""
 
 import copy
+import json
 
 import pytest
 
@@ -294,6 +295,32 @@ def test_missing_network_extra_network_and_unreadable_host():
     assert result['networks'][1002]['hosts'] == ['kvm2', 'kvm3']
     unreadable = [f for f in result['findings'] if f['kind'] == 'host-unreadable'][0]
     assert 'ssh' in unreadable['what']
+
+
+def test_readings_returned_as_json_are_read_as_the_values_they_hold():
+    hosts = zone(keys=(1001, 1002))
+    as_json = [dict(h, info=dict(changed=False, failed=False, host_id=h['host_id'],
+                                 reading_json=json.dumps(h['info'])))
+               for h in hosts]
+    assert mesh_doctor.diagnose(as_json) == mesh_doctor.diagnose(hosts)
+    del bridge(hosts, 'kvm1')['ports']['t1001-1-2']
+    as_json[0]['info']['reading_json'] = json.dumps(hosts[0]['info'])
+    assert kinds(mesh_doctor.diagnose(as_json)) == kinds(mesh_doctor.diagnose(hosts)) != []
+
+
+@pytest.mark.parametrize('text, why', [
+    ('{"bridges": {', 'reading_json: not JSON ('),
+    ('[]', 'reading_json: not a gre_mesh_info reading (no bridges)'),
+    ('{"host_id": 2}', 'reading_json: not a gre_mesh_info reading (no bridges)'),
+])
+def test_a_reading_json_that_is_no_reading_makes_the_host_unreadable(text, why):
+    hosts = zone()
+    hosts[1]['info'] = dict(changed=False, host_id=2, reading_json=text)
+    result = mesh_doctor.diagnose(hosts)
+    unreadable = [f for f in result['findings'] if f['kind'] == 'host-unreadable']
+    assert [f['host'] for f in unreadable] == ['kvm2']
+    assert unreadable[0]['what'].startswith('kvm2: ' + why)
+    assert mesh_reading.decode_reading(hosts[1]['info'])[0] is None
 
 
 def test_tunnel_to_a_host_that_is_no_peer_is_extra():
