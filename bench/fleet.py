@@ -18,7 +18,9 @@ and max); one host's re-run on the otherwise idle lab (``--limit kvm1``, and the
 module process alone on kvm1); the idle lab's CPU; the summed raw ovsdbapp transaction time (one
 host's mesh in one transaction, timed on a fresh switch, times N); the lab's memory (RSS of every
 host's daemons); then the mesh doctor (playbooks/mesh_doctor.yml) over the N hosts against one
-idempotent gre_mesh.yml run in the same state (underlay on cloudbr0).
+idempotent gre_mesh.yml run in the same state (underlay on cloudbr0), at the largest size above
+32 hosts once more with a fork per host and ``internal_poll_interval`` 0.05 (docs/scale.md's
+settings).
 
 Then (t), the peer computation alone (up to 64 hosts), and one host's ``gre_network`` time
 against its port count (250, 1,000, 2,000, 4,000 ports on a fresh switch, 10 networks), to
@@ -271,7 +273,7 @@ def measure_one_host(lab, inventory, forks, workdir):
     return out
 
 
-def measure_doctor(lab, inventory, forks, workdir):
+def measure_doctor(lab, inventory, forks, workdir, all_forks=None):
     """The mesh doctor over all hosts against one idempotent gre_mesh.yml run, in the same state.
 
     The doctor needs each host's underlay address on an OVS bridge (its endpoint-not-on-ovs
@@ -279,7 +281,8 @@ def measure_doctor(lab, inventory, forks, workdir):
     every host's eth0 moves onto cloudbr0 first, and each host's OVS learns its peers' addresses
     (``LabHost.fill_neighbour_cache``: a fresh lab has had no traffic); then (rd) gre_mesh.yml
     (must change nothing) and the doctor (must be clean): wall, controller CPU, the per-host
-    read task's median/max.
+    read task's median/max. With ``all_forks`` (the size, above ``forks``) the pair again with a
+    fork per host and ``internal_poll_interval`` at POLL_INTERVAL (docs/scale.md's settings).
     """
     start = time.monotonic()
     addresses = [host.mgmt_ip for host in lab.hosts]
@@ -293,15 +296,29 @@ def measure_doctor(lab, inventory, forks, workdir):
         list(pool.map(lambda h: h.fill_neighbour_cache(p for p in peers if p[0] != h.mgmt_ip),
                       lab.hosts))
     uplink = time.monotonic() - start
+    out = doctor_against_rerun(inventory, forks, workdir, '')
+    out['uplink'] = uplink
+    print('    underlay onto cloudbr0 and neighbours %.1f s' % uplink, flush=True)
+    if all_forks:
+        out['all_forks'] = doctor_against_rerun(
+            inventory, all_forks, workdir, ', forks %d, poll' % all_forks,
+            ANSIBLE_CONFIG=poll_config(workdir))
+        out['all_forks'].update(forks=all_forks, poll=POLL_INTERVAL)
+    return out
+
+
+def doctor_against_rerun(inventory, forks, workdir, label, **extra):
+    """(rd) gre_mesh.yml, which must change nothing, then the doctor, with the same settings."""
     mesh = os.path.join(ROOT, 'playbooks', 'gre_mesh.yml')
-    rerun = run_playbook(mesh, inventory, forks, workdir, '(rd) re-run before the doctor')
+    rerun = run_playbook(mesh, inventory, forks, workdir, '(rd) re-run before the doctor' + label,
+                         **extra)
     r_tasks = task_times(rerun['events'], 'gre_network')
     if r_tasks['changed']:
-        raise SystemExit('(rd): %d hosts changed' % r_tasks['changed'])
+        raise SystemExit('(rd)%s: %d hosts changed' % (label, r_tasks['changed']))
     report = os.path.join(workdir, 'doctor-report')
     doctor = run_playbook(os.path.join(ROOT, 'playbooks', 'mesh_doctor.yml'), inventory, forks,
-                          workdir, 'mesh doctor', allow_failed=True,
-                          argv=('-e', 'mesh_doctor_dir=%s' % report))
+                          workdir, 'mesh doctor' + label, allow_failed=True,
+                          argv=('-e', 'mesh_doctor_dir=%s' % report), **extra)
     with open(os.path.join(report, 'report.json')) as handle:
         data = json.load(handle)
     kinds, examples = {}, {}
@@ -312,24 +329,32 @@ def measure_doctor(lab, inventory, forks, workdir):
         examples.setdefault(kind, dict((k, str(finding.get(k))[:500]) for k in (
             'host', 'network', 'peer', 'what')))
     shutil.rmtree(report, ignore_errors=True)
-    out = dict(uplink=uplink, rd=rerun['wall'], rd_cpu=rerun['cpu'], d=doctor['wall'],
+    out = dict(rd=rerun['wall'], rd_cpu=rerun['cpu'], d=doctor['wall'],
                d_cpu=doctor['cpu'], d_rc=doctor['rc'], clean=bool(data.get('clean')),
                findings=kinds, examples=examples,
                d_task=task_times(doctor['events'], 'gre_mesh_info'),
                # the report task (run_once, on the controller): its wall time
                d_report=sum(e['end'] - e['start'] for e in doctor['events']
                             if e['action'].endswith('mesh_doctor_write')))
-    print('    doctor: %.1f s (controller CPU %.1f s, report task %.1f s), %s; gre_mesh.yml re-run '
-          'in the same state %.1f s (CPU %.1f s); underlay onto cloudbr0 and neighbours %.1f s'
-          % (out['d'], out['d_cpu'], out['d_report'], 'clean' if out['clean'] else
+    print('    doctor%s: %.1f s (controller CPU %.1f s, report task %.1f s), %s; gre_mesh.yml '
+          're-run in the same state %.1f s (CPU %.1f s)'
+          % (label, out['d'], out['d_cpu'], out['d_report'], 'clean' if out['clean'] else
              'NOT clean: %s; first of each: %s' % (kinds, json.dumps(examples)[:3000]),
-             out['rd'], out['rd_cpu'], uplink), flush=True)
+             out['rd'], out['rd_cpu']), flush=True)
     return out
 
 
 # docs/scale.md, "Settings a fleet needs": how often ansible-playbook looks for results while
 # every host is running (default 0.001 s)
 POLL_INTERVAL = 0.05
+
+
+def poll_config(workdir):
+    """An ansible.cfg with ``internal_poll_interval`` at POLL_INTERVAL: its path."""
+    config = os.path.join(workdir, 'poll.cfg')
+    with open(config, 'w') as handle:
+        handle.write('[defaults]\ninternal_poll_interval = %s\n' % POLL_INTERVAL)
+    return config
 
 
 def measure_all_forks(mesh, ping, inventory, size, workdir):
@@ -341,9 +366,7 @@ def measure_all_forks(mesh, ping, inventory, size, workdir):
     costs the controller over ping (docs/scale.md). With a fork per host it waits for results
     instead, every ``internal_poll_interval``: what is left is the controller's own work per
     host."""
-    config = os.path.join(workdir, 'poll.cfg')
-    with open(config, 'w') as handle:
-        handle.write('[defaults]\ninternal_poll_interval = %s\n' % POLL_INTERVAL)
+    config = poll_config(workdir)
     floor = run_playbook(ping, inventory, size, workdir, '(p) forks %d, poll' % size,
                          ANSIBLE_CONFIG=config)
     rerun = run_playbook(mesh, inventory, size, workdir, '(r) forks %d, poll' % size,
@@ -434,7 +457,8 @@ def measure_fleet(size, workdir, forks=None, sweep=False, doctor=True, forks_swe
         if all_forks:
             row['all_forks'] = all_forks
         if doctor:
-            row['doctor'] = measure_doctor(lab, inventory, forks, workdir)
+            row['doctor'] = measure_doctor(lab, inventory, forks, workdir,
+                                           all_forks=size if all_forks else None)
         print('    f %.1f s (cpu %.1f)  r %.1f s (cpu %.1f)  p %.1f s (cpu %.1f)  lab RSS %.0f MiB'
               ', idle lab %.2f cores' % (row['f'], row['f_cpu'], row['r'], row['r_cpu'], row['p'],
                                          row['p_cpu'], row['rss_mib'], idle), flush=True)
@@ -533,6 +557,11 @@ def ratios(rows):
                 doc['findings'].values()), 0, doc['clean']))
             out.append(('N=128 doctor wall / gre_mesh.yml re-run (rd)', doc['d'] / doc['rd'],
                         1.0, doc['d'] <= doc['rd']))
+            alt = doc.get('all_forks')
+            if alt:
+                out.append(('N=128 doctor wall / (rd), forks %d, internal_poll_interval %s'
+                            % (alt['forks'], alt['poll']), alt['d'] / alt['rd'], 1.0,
+                            alt['clean'] and alt['d'] <= alt['rd']))
     return out
 
 
@@ -582,6 +611,15 @@ def table(rows, port_rows):
                              'clean' if d['clean'] else ', '.join(
                                  '%s %d' % kv for kv in sorted(d['findings'].items())),
                              d['rd'], d['rd_cpu'], d['d'] / d['rd']))
+            alt = d.get('all_forks')
+            if alt:
+                lines.append('| %d (forks %d, poll %s) | %.1f s | %.1f s | %.3f s | %.2f / %.2f s '
+                             '| %s | %.1f s | %.1f s | %.2f |' % (
+                                 r['hosts'], alt['forks'], alt['poll'], alt['d'], alt['d_cpu'],
+                                 alt['d_cpu'] / r['hosts'], alt['d_task']['median'],
+                                 alt['d_task']['max'], 'clean' if alt['clean'] else ', '.join(
+                                     '%s %d' % kv for kv in sorted(alt['findings'].items())),
+                                 alt['rd'], alt['rd_cpu'], alt['d'] / alt['rd']))
     lines += ['', '| hosts | (t) controller CPU: no peer computation | gre_mesh_networks filter | '
               'the former Jinja over hostvars |', '| ---: | ---: | ---: | ---: |']
     for r in rows:
