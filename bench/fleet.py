@@ -565,6 +565,15 @@ def ratios(rows):
     return out
 
 
+def doctor_line(label, hosts, d):
+    """One row of the doctor's table: a ``doctor_against_rerun`` result over ``hosts``."""
+    return ('| %s | %.1f s | %.1f s | %.3f s | %.2f / %.2f s | %s | %.1f s | %.1f s | %.2f |' % (
+        label, d['d'], d['d_cpu'], d['d_cpu'] / hosts, d['d_task']['median'],
+        d['d_task']['max'], 'clean' if d['clean'] else ', '.join(
+            '%s %d' % kv for kv in sorted(d['findings'].items())),
+        d['rd'], d['rd_cpu'], d['d'] / d['rd']))
+
+
 def table(rows, port_rows):
     lines = ['| hosts | forks | ports (per host) | (f) wall | (f) failed | (f) CPU | (r) wall | '
              '(r) CPU | (p) wall | (p) CPU | (p) cold | (r)/(p) | (f) / (2(p) + raw/cores) | '
@@ -604,22 +613,11 @@ def table(rows, port_rows):
                   '| ---: |' + ' ---: |' * 4 + ' --- |' + ' ---: |' * 3]
         for r in doctors:
             d = r['doctor']
-            lines.append('| %d | %.1f s | %.1f s | %.3f s | %.2f / %.2f s | %s | %.1f s | '
-                         '%.1f s | %.2f |' % (
-                             r['hosts'], d['d'], d['d_cpu'], d['d_cpu'] / r['hosts'],
-                             d['d_task']['median'], d['d_task']['max'],
-                             'clean' if d['clean'] else ', '.join(
-                                 '%s %d' % kv for kv in sorted(d['findings'].items())),
-                             d['rd'], d['rd_cpu'], d['d'] / d['rd']))
+            lines.append(doctor_line(str(r['hosts']), r['hosts'], d))
             alt = d.get('all_forks')
             if alt:
-                lines.append('| %d (forks %d, poll %s) | %.1f s | %.1f s | %.3f s | %.2f / %.2f s '
-                             '| %s | %.1f s | %.1f s | %.2f |' % (
-                                 r['hosts'], alt['forks'], alt['poll'], alt['d'], alt['d_cpu'],
-                                 alt['d_cpu'] / r['hosts'], alt['d_task']['median'],
-                                 alt['d_task']['max'], 'clean' if alt['clean'] else ', '.join(
-                                     '%s %d' % kv for kv in sorted(alt['findings'].items())),
-                                 alt['rd'], alt['rd_cpu'], alt['d'] / alt['rd']))
+                lines.append(doctor_line('%d (forks %d, poll %s)' % (
+                    r['hosts'], alt['forks'], alt['poll']), r['hosts'], alt))
     lines += ['', '| hosts | (t) controller CPU: no peer computation | gre_mesh_networks filter | '
               'the former Jinja over hostvars |', '| ---: | ---: | ---: | ---: |']
     for r in rows:
