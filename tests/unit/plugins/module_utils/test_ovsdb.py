@@ -180,3 +180,48 @@ def test_missing_ovs_bindings_are_named_ovs(monkeypatch):
     monkeypatch.setattr(ovsdb, 'OVSDB_MISSING_LIBRARY', 'ovs')
     with pytest.raises(OvsdbError, match=r'required Python library \(ovs\)'):
         OvsdbSession(db='unix:/x', timeout=1)
+
+
+class _Row(object):
+    """A row of the IDL's copy: every column but the unmonitored ones (reading one of those
+    fails, as on a row whose column the session does not monitor)."""
+
+    def __init__(self, table, **values):
+        self._table = table
+        self._values = values
+
+    def __getattr__(self, name):
+        if name in ovsdb.UNMONITORED_COLUMNS or name in ovsdb.UNMONITORED_STATUS.get(
+                self._table, ()):
+            raise AttributeError('%s.%s is not monitored' % (self._table, name))
+        return self._values.get(name, [])
+
+
+def test_monitored_columns_leave_out_counters_and_unread_status():
+    columns = ['name', 'type', 'options', 'ofport', 'link_state', 'admin_state', 'error',
+               'mac_in_use', 'status', 'statistics', 'ifindex', 'mtu', 'mtu_request',
+               'link_speed', 'cfm_health', 'bfd_status']
+    assert ovsdb.monitored_columns('Interface', columns) == [
+        'name', 'type', 'options', 'ofport', 'link_state', 'admin_state', 'error', 'mac_in_use',
+        'mtu_request']
+    # Open_vSwitch keeps cur_cfg (ovsdbapp waits on it after a commit)
+    assert ovsdb.monitored_columns('Open_vSwitch', ['cur_cfg', 'next_cfg', 'statistics']) == [
+        'cur_cfg', 'next_cfg']
+
+
+def test_the_row_views_read_no_unmonitored_column():
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_rows import (
+        STATUS_KEYS,
+        bridge_data,
+    )
+    assert not set(STATUS_KEYS) & set(ovsdb.UNMONITORED_STATUS['Interface'])
+    iface = _Row('Interface', name='t1001-1-2', type='gre', options={'key': '1001'}, ofport=[3],
+                 external_ids={}, other_config={}, link_state=['up'], admin_state=['up'],
+                 error=[], mac_in_use=['02:00:00:00:00:02'])
+    port = _Row('Port', name='t1001-1-2', tag=[], trunks=[], vlan_mode=[], protected=True,
+                external_ids={}, other_config={}, interfaces=[iface])
+    bridge = _Row('Bridge', name='OVSTunnel1001', datapath_type='netdev', fail_mode=[],
+                  stp_enable=False, other_config={}, external_ids={}, ports=[port])
+    data = bridge_data(bridge)
+    assert data['ports']['t1001-1-2']['interfaces']['t1001-1-2']['ofport'] == 3
+    assert data['ports']['t1001-1-2']['protected'] is True
