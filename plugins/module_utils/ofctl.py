@@ -8,10 +8,17 @@ directory of the OVSDB socket they were given, or ``ovs_rundir``) and both must 
 stopped ovs-vswitchd: ``--timeout`` makes ovs-ofctl end itself with SIGALRM, reported here as a
 clear error naming the bridge. Its output is read to the end (``command_output``, not
 ``AnsibleModule.run_command``, which can return a slow dump's output unread).
+
+ovs-vswitchd gives a management connection about a second (its rconn's connecting state) to
+finish the OpenFlow hello, then drops it ("connection timed out" in its log): an ovs-ofctl that
+was not scheduled within that second - a host at load 40 and above - fails with "connecting to
+... (Broken pipe)" before it sent any request. That failure alone is tried again
+(``HELLO_ATTEMPTS``); a socket nobody listens on, or any other failure, is not.
 """
 
 import os
 import signal
+import time
 
 from ansible_collections.cloudstack.ovs.plugins.module_utils.command_output import (
     CommandTimeout,
@@ -25,6 +32,12 @@ PORT_MOD_PROTOCOL = 'OpenFlow10'  # a port's no-flood flag exists in OpenFlow 1.
 DEFAULT_RUNDIR = '/var/run/openvswitch'
 # ovs-ofctl ends itself at its --timeout; this is only the bound on a process that does not
 GRACE = 10
+# How often a call whose connection ovs-vswitchd dropped during the OpenFlow hello is made in
+# all, and the pause before each new attempt (the module docstring)
+HELLO_ATTEMPTS = 3
+HELLO_PAUSE = 0.5
+# What ovs-ofctl prints when the connection broke while it was being opened (nothing was sent)
+_HELLO_BROKEN = ('Broken pipe', 'Connection reset by peer')
 
 
 def default_rundir(db):
@@ -38,6 +51,12 @@ def default_rundir(db):
 def ovs_rundir(params):
     """The run directory of a module's ``ovs_rundir`` and ``db`` parameters."""
     return params['ovs_rundir'] or default_rundir(params['db'])
+
+
+def hello_broken(err):
+    """Whether ovs-ofctl's error says the connection broke while it was being opened."""
+    return any('connecting to ' in line and any(why in line for why in _HELLO_BROKEN)
+               for line in (err or '').splitlines())
 
 
 class Ofctl(object):
@@ -54,7 +73,16 @@ class Ofctl(object):
 
     def run(self, bridge, args, protocol=OFCTL_PROTOCOL, data=None):
         """``ovs-ofctl -O <protocol> --timeout=<timeout> <args>``, ``data`` on its standard
-        input; (rc, out, err)."""
+        input; (rc, out, err). Made again, up to HELLO_ATTEMPTS in all, while ovs-vswitchd drops
+        the connection before the OpenFlow hello is done (the module docstring)."""
+        for attempt in range(1, HELLO_ATTEMPTS):
+            rc, out, err = self._run_once(bridge, args, protocol, data)
+            if rc == 0 or not hello_broken(err):
+                return rc, out, err
+            time.sleep(HELLO_PAUSE * attempt)
+        return self._run_once(bridge, args, protocol, data)
+
+    def _run_once(self, bridge, args, protocol, data):
         try:
             rc, out, err = run_command(
                 [self.ofctl, '-O', protocol, '--timeout=%d' % self.timeout] + list(args),

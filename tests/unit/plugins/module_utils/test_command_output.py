@@ -109,3 +109,47 @@ def test_ofctl_that_cannot_start_names_the_bridge(monkeypatch):
     monkeypatch.setattr(ofctl, 'run_command', missing)
     with pytest.raises(OvsdbError, match=r'^flows: cannot run /usr/bin/ovs-ofctl on bridge b: '):
         ofctl.Ofctl(Module(), '/run/ovs', 5).dump_flows('b')
+
+
+def _ofctl_answering(monkeypatch, answers):
+    """Ofctl whose ovs-ofctl gives ``answers`` (rc, out, err) in turn; the calls and pauses."""
+    calls, pauses = [], []
+
+    def ofctl_run(argv, data=None, timeout=None):
+        calls.append((argv, data))
+        return answers[len(calls) - 1]
+    monkeypatch.setattr(ofctl, 'run_command', ofctl_run)
+    monkeypatch.setattr(ofctl.time, 'sleep', pauses.append)
+    return ofctl.Ofctl(Module(), '/run/ovs', 5), calls, pauses
+
+
+HELLO_DROPPED = (1, '', 'ovs-ofctl: connecting to unix:/run/ovs/b.mgmt (Broken pipe)\n')
+
+
+def test_a_connection_dropped_during_the_hello_is_opened_again(monkeypatch):
+    # ovs-vswitchd drops a management connection whose hello is late (a loaded host): nothing
+    # was sent, so the same call, its data included, is made again
+    tool, calls, pauses = _ofctl_answering(monkeypatch, [HELLO_DROPPED, (0, 'flows\n', '')])
+    assert tool.run('b', ['replace-flows', 'unix:/run/ovs/b.mgmt', '-'], data='f\n') == (
+        0, 'flows\n', '')
+    assert len(calls) == 2 and calls[0] == calls[1] and calls[1][1] == 'f\n'
+    assert pauses == [ofctl.HELLO_PAUSE]
+
+
+def test_a_hello_dropped_every_time_ends_with_ovs_ofctl_s_error(monkeypatch):
+    tool, calls, pauses = _ofctl_answering(monkeypatch, [HELLO_DROPPED] * ofctl.HELLO_ATTEMPTS)
+    assert tool.dump_flows('b') == HELLO_DROPPED
+    assert len(calls) == ofctl.HELLO_ATTEMPTS
+    assert pauses == [ofctl.HELLO_PAUSE * n for n in range(1, ofctl.HELLO_ATTEMPTS)]
+
+
+@pytest.mark.parametrize('answer', [
+    (1, '', 'ovs-ofctl: unix:/run/ovs/b.mgmt: failed to open socket (Connection refused)\n'),
+    (1, '', 'ovs-ofctl: connecting to unix:/run/ovs/b.mgmt (No such file or directory)\n'),
+    (1, '', 'ovs-ofctl: b: Broken pipe while reading the flows\n'),
+])
+def test_other_failures_are_not_tried_again(monkeypatch, answer):
+    # no ovs-vswitchd listening, or a failure after the connection was open: once only
+    tool, calls, pauses = _ofctl_answering(monkeypatch, [answer])
+    assert tool.dump_flows('b') == answer
+    assert len(calls) == 1 and pauses == []
