@@ -12,7 +12,8 @@ clear error naming the bridge. Its output is read to the end (``command_output``
 ovs-vswitchd gives a management connection about a second (its rconn's connecting state) to
 finish the OpenFlow hello, then drops it ("connection timed out" in its log): an ovs-ofctl that
 was not scheduled within that second - a host at load 40 and above - fails with "connecting to
-... (Broken pipe)" before it sent any request. That failure alone is tried again
+... (Broken pipe)" or "...: failed to connect to socket (Broken pipe)" before it sent any
+request. That failure alone is tried again
 (``HELLO_ATTEMPTS``); a socket nobody listens on, or any other failure, is not.
 """
 
@@ -36,7 +37,10 @@ GRACE = 10
 # all, and the pause before each new attempt (the module docstring)
 HELLO_ATTEMPTS = 3
 HELLO_PAUSE = 0.5
-# What ovs-ofctl prints when the connection broke while it was being opened (nothing was sent)
+# What ovs-ofctl prints when the connection broke while it was being opened (nothing was sent):
+# "connecting to <target> (<why>)" or "<target>: failed to connect to socket (<why>)", as the
+# hello failed in one step of its opening or the other
+_HELLO_WHERE = ('connecting to ', 'failed to connect to socket')
 _HELLO_BROKEN = ('Broken pipe', 'Connection reset by peer')
 
 
@@ -55,7 +59,8 @@ def ovs_rundir(params):
 
 def hello_broken(err):
     """Whether ovs-ofctl's error says the connection broke while it was being opened."""
-    return any('connecting to ' in line and any(why in line for why in _HELLO_BROKEN)
+    return any(any(where in line for where in _HELLO_WHERE)
+               and any(why in line for why in _HELLO_BROKEN)
                for line in (err or '').splitlines())
 
 

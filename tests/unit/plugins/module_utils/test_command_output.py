@@ -126,10 +126,15 @@ def _ofctl_answering(monkeypatch, answers):
 HELLO_DROPPED = (1, '', 'ovs-ofctl: connecting to unix:/run/ovs/b.mgmt (Broken pipe)\n')
 
 
-def test_a_connection_dropped_during_the_hello_is_opened_again(monkeypatch):
+@pytest.mark.parametrize('dropped', [
+    HELLO_DROPPED,
+    (1, '', 'ovs-ofctl: unix:/run/ovs/b.mgmt: failed to connect to socket (Broken pipe)\n'),
+    (1, '', 'ovs-ofctl: connecting to unix:/run/ovs/b.mgmt (Connection reset by peer)\n'),
+])
+def test_a_connection_dropped_during_the_hello_is_opened_again(monkeypatch, dropped):
     # ovs-vswitchd drops a management connection whose hello is late (a loaded host): nothing
     # was sent, so the same call, its data included, is made again
-    tool, calls, pauses = _ofctl_answering(monkeypatch, [HELLO_DROPPED, (0, 'flows\n', '')])
+    tool, calls, pauses = _ofctl_answering(monkeypatch, [dropped, (0, 'flows\n', '')])
     assert tool.run('b', ['replace-flows', 'unix:/run/ovs/b.mgmt', '-'], data='f\n') == (
         0, 'flows\n', '')
     assert len(calls) == 2 and calls[0] == calls[1] and calls[1][1] == 'f\n'
