@@ -13,8 +13,8 @@ ovs-vswitchd gives a management connection about a second (its rconn's connectin
 finish the OpenFlow hello, then drops it ("connection timed out" in its log): an ovs-ofctl that
 was not scheduled within that second - a host at load 40 and above - fails with "connecting to
 ... (Broken pipe)" or "...: failed to connect to socket (Broken pipe)" before it sent any
-request. That failure alone is tried again
-(``HELLO_ATTEMPTS``); a socket nobody listens on, or any other failure, is not.
+request. That failure alone is tried again (``HELLO_ATTEMPTS``); a socket nobody listens on,
+or any other failure, is not.
 """
 
 import os

@@ -168,9 +168,9 @@ SCHEMA = 'Open_vSwitch'
 # interfaces they are most of what a full read of the database has to parse.
 UNMONITORED_COLUMNS = ('statistics', 'rstp_statistics')
 # The status columns ovs-vswitchd writes (Open_vSwitch's schema: "Status"), per table, that no
-# module reads or writes: not monitored either. With 1,016 tunnel interfaces they were half of
-# what the IDL's first copy of the tables cost to parse, and ovs-vswitchd's updates of them moved
-# the IDL (its change_seqno) while a plan waited to be committed. Kept: what the readings
+# module reads or writes: not monitored either. With 1,016 tunnel interfaces they were about a
+# quarter of what the IDL's first copy of the tables cost to parse, and ovs-vswitchd's updates of
+# them moved the IDL (its change_seqno) while a plan waited to be committed. Kept: what the readings
 # return (ofport, link_state, admin_state, error, mac_in_use; ovsdb_rows.STATUS_KEYS), and
 # Open_vSwitch's cur_cfg, which ovsdbapp waits on after a commit.
 UNMONITORED_STATUS = {
