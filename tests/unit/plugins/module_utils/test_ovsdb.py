@@ -191,8 +191,7 @@ class _Row(object):
         self._values = values
 
     def __getattr__(self, name):
-        if name in ovsdb.UNMONITORED_COLUMNS or name in ovsdb.UNMONITORED_STATUS.get(
-                self._table, ()):
+        if not ovsdb.monitored_columns(self._table, [name]):
             raise AttributeError('%s.%s is not monitored' % (self._table, name))
         return self._values.get(name, [])
 
