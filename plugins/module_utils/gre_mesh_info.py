@@ -104,17 +104,11 @@ class Reader(Ofctl):
 # What the result keeps of each port and interface: the columns documented in RETURN, which
 # the mesh doctor reads (gre_network's planner among them); the rest (VLAN columns,
 # other_config, the interfaces' external_ids, admin_state, mac_in_use) was more than a third of
-# a 1,016-port host's result, for no reader.
+# a 1,016-port host's result, for no reader. The session monitors no other column of the two
+# tables (READ_COLUMNS): less for the IDL's first copy to parse and for the views to read.
 PORT_KEYS = ('name', 'protected', 'external_ids', 'interfaces')
 INTERFACE_KEYS = ('name', 'type', 'options', 'ofport', 'link_state', 'error')
-
-
-def port_reading(port):
-    """A port as the result returns it (``PORT_KEYS``, its interfaces' ``INTERFACE_KEYS``)."""
-    out = dict((k, port[k]) for k in PORT_KEYS if k in port)
-    out['interfaces'] = dict((name, dict((k, iface[k]) for k in INTERFACE_KEYS if k in iface))
-                             for name, iface in (port.get('interfaces') or {}).items())
-    return out
+READ_COLUMNS = {'Port': PORT_KEYS, 'Interface': INTERFACE_KEYS}
 
 
 def tunnel_ofports(bridge):
@@ -279,7 +273,7 @@ class MeshInfoContext(object):
 def mesh_info_context(module):
     """The ``context`` factory of ``gre_mesh_info``: ``ip`` starts reading the addresses, then
     the OVSDB session (no lock: the module only reads) opens beside it."""
-    sessions = ovsdb_context(module, lock=False)
+    sessions = ovsdb_context(module, lock=False, columns=READ_COLUMNS)
 
     @contextmanager
     def context():
@@ -295,7 +289,7 @@ def read_mesh_info(ctx, request):
     """This host's side of the mesh: a Plan with no changes, the reading as its result.
     The session closes once the rows are read: the traces need ovs-vswitchd only."""
     with ctx.session:
-        found, internal = ctx.session.bridge_details()
+        found, internal = ctx.session.bridge_details(PORT_KEYS, INTERFACE_KEYS)
     bridges = dict((name, data) for name, data in found.items()
                    if is_tunnel_bridge(data) or name in request['bridges'])
     missing = [b for b in request['bridges'] if b not in bridges]
@@ -303,7 +297,6 @@ def read_mesh_info(ctx, request):
         raise ParamError('bridges: no such bridge: %s' % ', '.join(missing))
     host_id = request['host_id']
     for data in bridges.values():
-        data['ports'] = dict((n, port_reading(p)) for n, p in data['ports'].items())
         setup = data['other_config'].get(CS_HOST_SETUP)
         data['agent_configured'] = (None if host_id is None
                                     else agent_considers_configured(setup, host_id))

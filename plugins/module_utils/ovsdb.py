@@ -57,6 +57,8 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_options impor
     validate_db,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.ovsdb_rows import (
+    INTERFACE_COLUMNS,
+    PORT_COLUMNS,
     bridge_data,
     interface_data,
     open_vswitch_data,
@@ -185,20 +187,24 @@ LOCK_NAME = 'cloudstack_ovs'
 POLL = 0.05
 
 
-def monitored_columns(table, columns):
+def monitored_columns(table, columns, only=None):
     """The columns of ``table`` (of the server's schema) the session monitors: all but the
-    counters and the unread status columns."""
+    counters and the unread status columns; with ``only``, of those only these (a reader's
+    session, which reads no more of the table)."""
     skip = UNMONITORED_STATUS.get(table, ())
-    return [c for c in columns if c not in UNMONITORED_COLUMNS and c not in skip]
+    return [c for c in columns if c not in UNMONITORED_COLUMNS and c not in skip and
+            (only is None or c in only)]
 
 
-def ovsdb_context(module, lock=True):
+def ovsdb_context(module, lock=True, columns=None):
     """The ``context`` for ``plan.run_module``: a session per attempt, locked unless checking
     (``lock=False``: a module that only reads never takes the lock). The session knows
-    whether this run writes (``check_mode``): the planners below ask it, not the module."""
+    whether this run writes (``check_mode``): the planners below ask it, not the module.
+    ``columns``: see ``OvsdbSession``."""
     def context():
         checking = module.check_mode
-        return OvsdbSession(module, lock=lock and not checking, check_mode=checking)
+        return OvsdbSession(module, lock=lock and not checking, check_mode=checking,
+                            columns=columns)
     return context
 
 
@@ -211,12 +217,16 @@ class OvsdbSession(object):
     """A connection to OVSDB for the length of one module call.
 
     ``lock=True`` (writers, not in check mode) takes the OVSDB lock ``cloudstack_ovs`` before
-    anything is read and holds it until ``close()``.
+    anything is read and holds it until ``close()``. ``columns`` ({table: column names}): of
+    these tables the session monitors only these columns, for a reader that reads no more of
+    them (a column it does not monitor cannot be read from its rows).
     """
 
     def __init__(self, module=None, db=DEFAULT_DB, timeout=10, ssl_private_key=None,
-                 ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False, check_mode=False):
+                 ssl_certificate=None, ssl_ca_cert=None, wait=True, lock=False, check_mode=False,
+                 columns=None):
         self.module = module
+        self.columns = dict(columns or {})
         # Whether the run only checks (nothing is applied after the plan): given by the context.
         self.check_mode = check_mode
         if OVSDBAPP_IMPORT_ERROR:
@@ -286,7 +296,8 @@ class OvsdbSession(object):
     def _open_idl(self):
         helper = idlutils.get_schema_helper(self.db, SCHEMA)
         for table, spec in helper.schema_json['tables'].items():
-            helper.register_columns(table, monitored_columns(table, spec['columns']))
+            helper.register_columns(table, monitored_columns(table, spec['columns'],
+                                                             self.columns.get(table)))
         idl = ovs_connection.OvsdbIdl(self.db, helper)
         if self.lock_name:
             idl.set_lock(self.lock_name)
@@ -393,14 +404,15 @@ class OvsdbSession(object):
         self._read_bridges = plan_view(data)
         return data
 
-    def bridge_details(self):
-        """``(bridges, internal)``: every bridge as ``bridges()`` gives it, with ``rstp_enable``
-        and ``controllers`` (their targets), and the names of the internal interfaces (the
-        bridges' own devices). For a reader: no plan is checked against it."""
+    def bridge_details(self, port_columns=PORT_COLUMNS, interface_columns=INTERFACE_COLUMNS):
+        """``(bridges, internal)``: every bridge as ``bridges()`` gives it (of its ports and
+        interfaces the columns given), with ``rstp_enable`` and ``controllers`` (their targets),
+        and the names of the internal interfaces (the bridges' own devices). For a reader: no
+        plan is checked against it."""
         with self.connection.lock:
             bridges = {}
             for row in self._rows('Bridge'):
-                data = bridges[row.name] = bridge_data(row)
+                data = bridges[row.name] = bridge_data(row, port_columns, interface_columns)
                 data['rstp_enable'] = bool(row.rstp_enable)
                 data['controllers'] = sorted(c.target for c in row.controller)
             internal = set(i.name for i in self._rows('Interface') if i.type == 'internal')

@@ -18,37 +18,49 @@ def _opt(value):
     return value
 
 
-def interface_data(row):
-    return dict(
-        name=row.name,
-        type=row.type or 'system',
-        options=dict(row.options),
-        ofport=_opt(row.ofport),
-        external_ids=dict(row.external_ids),
-        other_config=dict(row.other_config),
-        link_state=_opt(row.link_state),
-        admin_state=_opt(row.admin_state),
-        error=_opt(row.error),
-        mac_in_use=_opt(row.mac_in_use),
-    )
+def _same(value):
+    return value
 
 
-def _port_data(row):
-    tag = _opt(row.tag)
-    return dict(
-        name=row.name,
-        tag=tag,
-        trunks=sorted(row.trunks),
-        vlan_mode=_opt(row.vlan_mode),
-        protected=bool(getattr(row, 'protected', False)),
-        external_ids=dict(row.external_ids),
-        other_config=dict(row.other_config),
-        interfaces=dict((i.name, interface_data(i)) for i in row.interfaces),
-    )
+def _type(value):
+    return value or 'system'
 
 
-def bridge_data(row):
-    """Plain-dict view of a Bridge row with its ports and interfaces."""
+# The columns of the Interface and Port views (what ``interface_data`` and ``_port_data`` return
+# by default) and how each becomes a plain value.
+INTERFACE_COLUMNS = ('name', 'type', 'options', 'ofport', 'external_ids', 'other_config',
+                     'link_state', 'admin_state', 'error', 'mac_in_use')
+_INTERFACE_VALUE = dict(name=_same, type=_type, options=dict, ofport=_opt, external_ids=dict,
+                        other_config=dict, link_state=_opt, admin_state=_opt, error=_opt,
+                        mac_in_use=_opt)
+PORT_COLUMNS = ('name', 'tag', 'trunks', 'vlan_mode', 'protected', 'external_ids',
+                'other_config', 'interfaces')
+_PORT_VALUE = dict(name=_same, tag=_opt, trunks=sorted, vlan_mode=_opt, external_ids=dict,
+                   other_config=dict)
+
+
+def interface_data(row, columns=INTERFACE_COLUMNS):
+    """Plain-dict view of an Interface row: ``columns`` (of ``INTERFACE_COLUMNS``) only, so that
+    a session that monitors no more can be read."""
+    return dict((column, _INTERFACE_VALUE[column](getattr(row, column))) for column in columns)
+
+
+def _port_data(row, columns=PORT_COLUMNS, interface_columns=INTERFACE_COLUMNS):
+    data = {}
+    for column in columns:
+        if column == 'interfaces':
+            data[column] = dict((i.name, interface_data(i, interface_columns))
+                                for i in row.interfaces)
+        elif column == 'protected':  # as before: false on a schema without the column
+            data[column] = bool(getattr(row, 'protected', False))
+        else:
+            data[column] = _PORT_VALUE[column](getattr(row, column))
+    return data
+
+
+def bridge_data(row, port_columns=PORT_COLUMNS, interface_columns=INTERFACE_COLUMNS):
+    """Plain-dict view of a Bridge row with its ports and interfaces (of these, the columns
+    given: ``PORT_COLUMNS`` and ``INTERFACE_COLUMNS`` unless a reader needs fewer)."""
     return dict(
         name=row.name,
         datapath_type=row.datapath_type or 'system',
@@ -56,7 +68,7 @@ def bridge_data(row):
         stp_enable=bool(row.stp_enable),
         other_config=dict(row.other_config),
         external_ids=dict(row.external_ids),
-        ports=dict((p.name, _port_data(p)) for p in row.ports),
+        ports=dict((p.name, _port_data(p, port_columns, interface_columns)) for p in row.ports),
     )
 
 

@@ -12,11 +12,13 @@ import pytest
 from ansible_collections.cloudstack.ovs.plugins.module_utils import ofctl
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
+    INTERFACE_KEYS,
     NEIGHBOUR_WAITS,
+    PORT_KEYS,
+    READ_COLUMNS,
     MeshInfoContext,
     Reader,
     mesh_info_request,
-    port_reading,
     read_bridges,
     read_mesh_info,
     spread,
@@ -276,20 +278,6 @@ def test_an_empty_table_is_read_as_empty(monkeypatch):
     assert flows == [] and error is None
 
 
-def test_a_port_keeps_the_documented_columns_only():
-    port = dict(name='t1001-1-2', tag=None, trunks=[], vlan_mode=None, protected=True,
-                external_ids={'cloudstack-ovs-owner': 'gre_network'}, other_config={},
-                interfaces={'t1001-1-2': dict(name='t1001-1-2', type='gre', ofport=3,
-                                              options=dict(key='1001', remote_ip='192.0.2.12'),
-                                              external_ids={}, other_config={}, link_state='up',
-                                              admin_state='up', error=None, mac_in_use='x')})
-    assert port_reading(port) == dict(
-        name='t1001-1-2', protected=True, external_ids={'cloudstack-ovs-owner': 'gre_network'},
-        interfaces={'t1001-1-2': dict(name='t1001-1-2', type='gre', ofport=3, link_state='up',
-                                      error=None,
-                                      options=dict(key='1001', remote_ip='192.0.2.12'))})
-
-
 def test_a_dump_with_counters_gives_the_lines_no_stats_prints(monkeypatch):
     out = ('OFPST_FLOW reply (OF1.4) (xid=0x2):\n'
            ' cookie=0x0, duration=12.5s, table=0, n_packets=3, n_bytes=180, priority=1000,'
@@ -311,7 +299,11 @@ class Session(object):
     def __exit__(self, *exc):
         return False
 
-    def bridge_details(self):
+    def __init__(self):
+        self.asked = None
+
+    def bridge_details(self, port_columns, interface_columns):
+        self.asked = (port_columns, interface_columns)
         found = dict((name, dict(data, other_config={'gre_key': name[len('OVSTunnel'):]},
                                  external_ids={}))
                      for name, data in bridges().items())
@@ -322,13 +314,24 @@ IP_JSON = json.dumps([dict(ifname='cloudbr0', addr_info=[
     dict(family='inet', local='192.0.2.11', prefixlen=24, scope='global')])])
 
 
-def mesh_reading_of(return_format):
+def mesh_reading_of(return_format, session=None):
     addresses = Future()
     addresses.set_result(IP_JSON)
-    ctx = MeshInfoContext(Switch(), Session(), addresses)
+    ctx = MeshInfoContext(Switch(), session or Session(), addresses)
     request = dict(bridges=[], host_id=1, trace=True, max_unicast_traces=16,
                    max_tunnel_traces=16, timeout=5, return_format=return_format)
     return read_mesh_info(ctx, request)
+
+
+def test_the_ports_are_read_with_the_documented_columns_only():
+    # of Port and Interface, the session monitors these alone (READ_COLUMNS) and the views
+    # read no other (test_ovsdb: a reader's session)
+    session = Session()
+    mesh_reading_of('dict', session)
+    assert session.asked == (PORT_KEYS, INTERFACE_KEYS)
+    assert READ_COLUMNS == {'Port': PORT_KEYS, 'Interface': INTERFACE_KEYS}
+    assert PORT_KEYS == ('name', 'protected', 'external_ids', 'interfaces')
+    assert INTERFACE_KEYS == ('name', 'type', 'options', 'ofport', 'link_state', 'error')
 
 
 def test_the_reading_as_json_is_the_reading_as_values():

@@ -15,7 +15,6 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils import (
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_flows import desired_flows
-from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import port_reading
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_picture import mesh_dot
 
 FIX = 'ansible-playbook cloudstack.ovs.gre_mesh --limit '
@@ -119,18 +118,12 @@ def test_tunnel_bridge_and_key_detection():
 
 # ---------------------------------------------------------------- a zone built by hand
 
-def _iface(name, type_, options, ofport):
-    return dict(name=name, type=type_, options=options, ofport=ofport, external_ids={},
-                other_config={}, link_state='up', admin_state='up', error=None,
-                mac_in_use=None)
-
-
 def _port(name, type_='gre', options=None, ofport=1, protected=True):
-    # as gre_mesh_info returns it
-    return port_reading(dict(name=name, tag=None, trunks=[], vlan_mode=None, protected=protected,
-                             external_ids={'cloudstack-ovs-owner': 'gre_network'},
-                             other_config={},
-                             interfaces={name: _iface(name, type_, options or {}, ofport)}))
+    # as gre_mesh_info returns it (its PORT_KEYS, and INTERFACE_KEYS of the interface)
+    return dict(name=name, protected=protected,
+                external_ids={'cloudstack-ovs-owner': 'gre_network'},
+                interfaces={name: dict(name=name, type=type_, options=options or {},
+                                       ofport=ofport, link_state='up', error=None)})
 
 
 def _bridge(host_id, key, peers):

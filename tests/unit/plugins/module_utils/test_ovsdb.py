@@ -5,6 +5,7 @@
 import os
 import socket
 import tempfile
+import threading
 
 import pytest
 
@@ -184,14 +185,16 @@ def test_missing_ovs_bindings_are_named_ovs(monkeypatch):
 
 class _Row(object):
     """A row of the IDL's copy: every column but the unmonitored ones (reading one of those
-    fails, as on a row whose column the session does not monitor)."""
+    fails, as on a row whose column the session does not monitor); ``only``: the session's
+    ``columns`` ({table: columns})."""
 
-    def __init__(self, table, **values):
+    def __init__(self, table, only=None, **values):
         self._table = table
+        self._only = (only or {}).get(table)
         self._values = values
 
     def __getattr__(self, name):
-        if not ovsdb.monitored_columns(self._table, [name]):
+        if not ovsdb.monitored_columns(self._table, [name], self._only):
             raise AttributeError('%s.%s is not monitored' % (self._table, name))
         return self._values.get(name, [])
 
@@ -224,3 +227,46 @@ def test_the_row_views_read_no_unmonitored_column():
     data = bridge_data(bridge)
     assert data['ports']['t1001-1-2']['interfaces']['t1001-1-2']['ofport'] == 3
     assert data['ports']['t1001-1-2']['protected'] is True
+
+
+def test_a_reader_session_monitors_and_views_only_its_columns():
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
+        INTERFACE_KEYS,
+        PORT_KEYS,
+        READ_COLUMNS,
+    )
+    columns = ['name', 'type', 'options', 'ofport', 'link_state', 'admin_state', 'error',
+               'mac_in_use', 'external_ids', 'other_config', 'statistics', 'status', 'mtu']
+    assert ovsdb.monitored_columns('Interface', columns, INTERFACE_KEYS) == [
+        'name', 'type', 'options', 'ofport', 'link_state', 'error']
+    # the tables the reader names no columns of stay whole
+    assert ovsdb.monitored_columns('Bridge', ['name', 'ports', 'status'], None) == [
+        'name', 'ports']
+    # the views of OvsdbSession.bridge_details read no column such a session lacks
+    tunnel = _Row('Interface', READ_COLUMNS, name='t1001-1-2', type='gre', ofport=[3],
+                  options={'key': '1001', 'remote_ip': '192.0.2.12'}, link_state=['up'],
+                  error=[])
+    local = _Row('Interface', READ_COLUMNS, name='OVSTunnel1001', type='internal',
+                 ofport=[65534], options={}, link_state=['up'], error=[])
+    ports = [_Row('Port', READ_COLUMNS, name=i.name, protected=i is tunnel,
+                  external_ids={'cloudstack-ovs-owner': 'gre_network'}, interfaces=[i])
+             for i in (tunnel, local)]
+    bridge = _Row('Bridge', READ_COLUMNS, name='OVSTunnel1001', datapath_type='netdev',
+                  fail_mode=[], stp_enable=False, rstp_enable=False, controller=[],
+                  other_config={}, external_ids={}, ports=ports)
+    session = ovsdb.OvsdbSession.__new__(ovsdb.OvsdbSession)
+    session.connection = type('Connection', (object,), {'lock': threading.Lock()})()
+    session.api = type('Api', (object,), {'tables': dict(
+        Bridge=type('Table', (object,), {'rows': {1: bridge}})(),
+        Interface=type('Table', (object,), {'rows': {2: tunnel, 3: local}})())})()
+    found, internal = session.bridge_details(PORT_KEYS, INTERFACE_KEYS)
+    assert internal == set(['OVSTunnel1001'])
+    port = found['OVSTunnel1001']['ports']['t1001-1-2']
+    assert port == dict(name='t1001-1-2', protected=True,
+                        external_ids={'cloudstack-ovs-owner': 'gre_network'},
+                        interfaces={'t1001-1-2': dict(
+                            name='t1001-1-2', type='gre', ofport=3, link_state='up', error=None,
+                            options={'key': '1001', 'remote_ip': '192.0.2.12'})})
+    # a session that monitors the whole tables cannot be read with these rows
+    with pytest.raises(AttributeError, match='Port.tag is not monitored'):
+        session.bridge_details()
