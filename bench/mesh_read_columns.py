@@ -1,9 +1,10 @@
 # Copyright: contributors to cloudstack.ovs
 # Apache License 2.0 (see LICENSE)
-"""What ``gre_mesh_info``'s OVSDB read costs a zone-sized host with the reader's columns
-(``gre_mesh_info.READ_COLUMNS``: the session monitors and views only the Port and Interface
-columns the reading returns) against the whole tables viewed and then trimmed to the same
-reading (what it did before; what every writing module's session still monitors).
+"""What the OVSDB read of ``gre_mesh_info`` and ``gre_network`` costs a zone-sized host with
+their columns (``gre_names.GRE_COLUMNS``: the session monitors and views only the Port and
+Interface columns the reading returns and the plan reads and writes) against the whole tables
+viewed and then trimmed to the same reading (what both did before; what the other modules'
+sessions still monitor).
 
 One throwaway ovsdb-server (no ovs-vswitchd: the read is OVSDB's alone) holds 8 bridges x 127
 GRE tunnel ports, as a host of a 128-host zone with 8 networks. Each way is timed ``--rounds``
@@ -47,15 +48,15 @@ def fill(ovs):
 def measure(db, rounds):
     """In this process: {way: [(open, views), ...]}, after checking both read the same."""
     from ansible_collections.cloudstack.ovs.plugins.module_utils import ovsdb
-    from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
-        INTERFACE_KEYS,
-        PORT_KEYS,
-        READ_COLUMNS,
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
+        GRE_COLUMNS,
+        GRE_INTERFACE_COLUMNS,
+        GRE_PORT_COLUMNS,
     )
 
     def trimmed(port):
-        out = dict((k, port[k]) for k in PORT_KEYS if k != 'interfaces')
-        out['interfaces'] = dict((name, dict((k, iface[k]) for k in INTERFACE_KEYS))
+        out = dict((k, port[k]) for k in GRE_PORT_COLUMNS if k != 'interfaces')
+        out['interfaces'] = dict((name, dict((k, iface[k]) for k in GRE_INTERFACE_COLUMNS))
                                  for name, iface in port['interfaces'].items())
         return out
 
@@ -68,9 +69,9 @@ def measure(db, rounds):
         return session, opened, bridges
 
     def reader_columns():
-        session = ovsdb.OvsdbSession(db=db, timeout=120, columns=READ_COLUMNS)
+        session = ovsdb.OvsdbSession(db=db, timeout=120, columns=GRE_COLUMNS)
         opened = time.process_time()
-        return (session, opened) + (session.bridge_details(PORT_KEYS, INTERFACE_KEYS)[0],)
+        return (session, opened) + (session.bridge_details()[0],)
 
     times, readings = {}, {}
     for _round in range(rounds):

@@ -30,6 +30,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.command_output impo
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
     CS_HOST_SETUP,
+    GRE_COLUMNS,
     tunnel_ports,
 )
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import (
@@ -99,16 +100,6 @@ class Reader(Ofctl):
         if rc != 0:
             raise OvsdbError('addresses: ip -j addr show failed: %s' % (err or out).strip())
         return out
-
-
-# What the result keeps of each port and interface: the columns documented in RETURN, which
-# the mesh doctor reads (gre_network's planner among them); the rest (VLAN columns,
-# other_config, the interfaces' external_ids, admin_state, mac_in_use) was more than a third of
-# a 1,016-port host's result, for no reader. The session monitors no other column of the two
-# tables (READ_COLUMNS): less for the IDL's first copy to parse and for the views to read.
-PORT_KEYS = ('name', 'protected', 'external_ids', 'interfaces')
-INTERFACE_KEYS = ('name', 'type', 'options', 'ofport', 'link_state', 'error')
-READ_COLUMNS = {'Port': PORT_KEYS, 'Interface': INTERFACE_KEYS}
 
 
 def tunnel_ofports(bridge):
@@ -273,7 +264,7 @@ class MeshInfoContext(object):
 def mesh_info_context(module):
     """The ``context`` factory of ``gre_mesh_info``: ``ip`` starts reading the addresses, then
     the OVSDB session (no lock: the module only reads) opens beside it."""
-    sessions = ovsdb_context(module, lock=False, columns=READ_COLUMNS)
+    sessions = ovsdb_context(module, lock=False, columns=GRE_COLUMNS)
 
     @contextmanager
     def context():
@@ -286,10 +277,12 @@ def mesh_info_context(module):
 
 
 def read_mesh_info(ctx, request):
-    """This host's side of the mesh: a Plan with no changes, the reading as its result.
-    The session closes once the rows are read: the traces need ovs-vswitchd only."""
+    """This host's side of the mesh: a Plan with no changes, the reading as its result (of
+    ports and interfaces the columns the session monitors, ``GRE_COLUMNS``: those documented
+    in RETURN). The session closes once the rows are read: the traces need ovs-vswitchd
+    only."""
     with ctx.session:
-        found, internal = ctx.session.bridge_details(PORT_KEYS, INTERFACE_KEYS)
+        found, internal = ctx.session.bridge_details()
     bridges = dict((name, data) for name, data in found.items()
                    if is_tunnel_bridge(data) or name in request['bridges'])
     missing = [b for b in request['bridges'] if b not in bridges]

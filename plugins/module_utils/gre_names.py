@@ -33,6 +33,15 @@ PURGE_CHOICES = (PURGE_OURS, PURGE_ALL_STALE, PURGE_NONE)
 CS_GRE_KEY = 'gre_key'
 CS_TUN_NETWORK = 'is-ovs-tun-network'
 CS_HOST_SETUP = 'ovs-host-setup'
+# What of the switch's ports and interfaces gre_network plans from and writes, and what
+# gre_mesh_info returns (the mesh doctor judges by gre_network's planner): their sessions
+# monitor no other column of the two tables. The rest (VLAN columns, other_config, the
+# interfaces' external_ids, admin_state, mac_in_use) was more than a third of what the IDL's
+# first copy of a 1,016-port host held, and of gre_mesh_info's result, for no reader
+# (bench/mesh_read_columns.py).
+GRE_PORT_COLUMNS = ('name', 'protected', 'external_ids', 'interfaces')
+GRE_INTERFACE_COLUMNS = ('name', 'type', 'options', 'ofport', 'link_state', 'error')
+GRE_COLUMNS = {'Port': GRE_PORT_COLUMNS, 'Interface': GRE_INTERFACE_COLUMNS}
 
 
 def port_name(key, src_host_id, dst_host_id):

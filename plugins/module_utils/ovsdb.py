@@ -218,8 +218,11 @@ class OvsdbSession(object):
 
     ``lock=True`` (writers, not in check mode) takes the OVSDB lock ``cloudstack_ovs`` before
     anything is read and holds it until ``close()``. ``columns`` ({table: column names}): of
-    these tables the session monitors only these columns, for a reader that reads no more of
-    them (a column it does not monitor cannot be read from its rows).
+    these tables the session monitors only these columns, for a module that reads and writes
+    no more of them (a column it does not monitor can be neither read from its rows nor
+    written); of Port and Interface its views (``bridges``, ``bridge_details``,
+    ``wait_ofports``) then hold these columns, which must be among ``PORT_COLUMNS`` and
+    ``INTERFACE_COLUMNS``.
     """
 
     def __init__(self, module=None, db=DEFAULT_DB, timeout=10, ssl_private_key=None,
@@ -371,6 +374,16 @@ class OvsdbSession(object):
 
     # -- reading
 
+    @property
+    def port_columns(self):
+        """The columns of the Port views (``PORT_COLUMNS`` unless ``columns`` names fewer)."""
+        return tuple(self.columns.get('Port', PORT_COLUMNS))
+
+    @property
+    def interface_columns(self):
+        """The columns of the Interface views (``INTERFACE_COLUMNS`` unless fewer)."""
+        return tuple(self.columns.get('Interface', INTERFACE_COLUMNS))
+
     def _rows(self, table):
         return list(self.api.tables[table].rows.values())
 
@@ -381,7 +394,8 @@ class OvsdbSession(object):
         return open_vswitch_data(rows[0])
 
     def _bridges(self):
-        return dict((row.name, bridge_data(row)) for row in self._rows('Bridge'))
+        return dict((row.name, bridge_data(row, self.port_columns, self.interface_columns))
+                    for row in self._rows('Bridge'))
 
     def _seen(self):
         """Note the IDL's change_seqno of a read (the first one counts). Under the lock."""
@@ -404,15 +418,15 @@ class OvsdbSession(object):
         self._read_bridges = plan_view(data)
         return data
 
-    def bridge_details(self, port_columns=PORT_COLUMNS, interface_columns=INTERFACE_COLUMNS):
-        """``(bridges, internal)``: every bridge as ``bridges()`` gives it (of its ports and
-        interfaces the columns given), with ``rstp_enable`` and ``controllers`` (their targets),
-        and the names of the internal interfaces (the bridges' own devices). For a reader: no
-        plan is checked against it."""
+    def bridge_details(self):
+        """``(bridges, internal)``: every bridge as ``bridges()`` gives it, with
+        ``rstp_enable`` and ``controllers`` (their targets), and the names of the internal
+        interfaces (the bridges' own devices). For a reader: no plan is checked against it."""
         with self.connection.lock:
             bridges = {}
             for row in self._rows('Bridge'):
-                data = bridges[row.name] = bridge_data(row, port_columns, interface_columns)
+                data = bridges[row.name] = bridge_data(row, self.port_columns,
+                                                       self.interface_columns)
                 data['rstp_enable'] = bool(row.rstp_enable)
                 data['controllers'] = sorted(c.target for c in row.controller)
             internal = set(i.name for i in self._rows('Interface') if i.type == 'internal')
@@ -548,8 +562,8 @@ class OvsdbSession(object):
             # Read under the connection's lock, like bridges(); its thread keeps the rows up
             # to date between the looks.
             with self.connection.lock:
-                found = dict((row.name, interface_data(row)) for row in self._rows('Interface')
-                             if row.name in names)
+                found = dict((row.name, interface_data(row, self.interface_columns))
+                             for row in self._rows('Interface') if row.name in names)
             pending = [n for n in names if not found.get(n, {}).get('ofport')]
             if not pending or time.monotonic() >= deadline:
                 return found

@@ -12,10 +12,7 @@ import pytest
 from ansible_collections.cloudstack.ovs.plugins.module_utils import ofctl
 from ansible_collections.cloudstack.ovs.plugins.module_utils.errors import OvsdbError, ParamError
 from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
-    INTERFACE_KEYS,
     NEIGHBOUR_WAITS,
-    PORT_KEYS,
-    READ_COLUMNS,
     MeshInfoContext,
     Reader,
     mesh_info_request,
@@ -24,6 +21,7 @@ from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info impor
     spread,
     waits_within,
 )
+from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import GRE_COLUMNS
 from ansible_collections.cloudstack.ovs.plugins.module_utils.mesh_reading import decode_reading
 
 LEARNED = ('  port  VLAN  MAC                Age\n'
@@ -299,11 +297,7 @@ class Session(object):
     def __exit__(self, *exc):
         return False
 
-    def __init__(self):
-        self.asked = None
-
-    def bridge_details(self, port_columns, interface_columns):
-        self.asked = (port_columns, interface_columns)
+    def bridge_details(self):
         found = dict((name, dict(data, other_config={'gre_key': name[len('OVSTunnel'):]},
                                  external_ids={}))
                      for name, data in bridges().items())
@@ -323,15 +317,18 @@ def mesh_reading_of(return_format, session=None):
     return read_mesh_info(ctx, request)
 
 
-def test_the_ports_are_read_with_the_documented_columns_only():
-    # of Port and Interface, the session monitors these alone (READ_COLUMNS) and the views
-    # read no other (test_ovsdb: a reader's session)
-    session = Session()
-    mesh_reading_of('dict', session)
-    assert session.asked == (PORT_KEYS, INTERFACE_KEYS)
-    assert READ_COLUMNS == {'Port': PORT_KEYS, 'Interface': INTERFACE_KEYS}
-    assert PORT_KEYS == ('name', 'protected', 'external_ids', 'interfaces')
-    assert INTERFACE_KEYS == ('name', 'type', 'options', 'ofport', 'link_state', 'error')
+def test_the_ports_are_read_with_the_documented_columns_only(monkeypatch):
+    # of Port and Interface, the session monitors these alone and its views read no other
+    # (test_ovsdb: a session with columns)
+    from ansible_collections.cloudstack.ovs.plugins.module_utils import gre_mesh_info
+    asked = []
+    monkeypatch.setattr(gre_mesh_info, 'ovsdb_context',
+                        lambda module, lock=True, columns=None: asked.append((lock, columns)))
+    gre_mesh_info.mesh_info_context(object())
+    assert asked == [(False, GRE_COLUMNS)]
+    assert GRE_COLUMNS == {'Port': ('name', 'protected', 'external_ids', 'interfaces'),
+                           'Interface': ('name', 'type', 'options', 'ofport', 'link_state',
+                                         'error')}
 
 
 def test_the_reading_as_json_is_the_reading_as_values():

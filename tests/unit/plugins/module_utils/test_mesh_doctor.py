@@ -119,7 +119,7 @@ def test_tunnel_bridge_and_key_detection():
 # ---------------------------------------------------------------- a zone built by hand
 
 def _port(name, type_='gre', options=None, ofport=1, protected=True):
-    # as gre_mesh_info returns it (its PORT_KEYS, and INTERFACE_KEYS of the interface)
+    # as gre_mesh_info returns it (gre_names.GRE_COLUMNS of the port and its interface)
     return dict(name=name, protected=protected,
                 external_ids={'cloudstack-ovs-owner': 'gre_network'},
                 interfaces={name: dict(name=name, type=type_, options=options or {},

@@ -229,44 +229,73 @@ def test_the_row_views_read_no_unmonitored_column():
     assert data['ports']['t1001-1-2']['protected'] is True
 
 
-def test_a_reader_session_monitors_and_views_only_its_columns():
-    from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_mesh_info import (
-        INTERFACE_KEYS,
-        PORT_KEYS,
-        READ_COLUMNS,
-    )
-    columns = ['name', 'type', 'options', 'ofport', 'link_state', 'admin_state', 'error',
-               'mac_in_use', 'external_ids', 'other_config', 'statistics', 'status', 'mtu']
-    assert ovsdb.monitored_columns('Interface', columns, INTERFACE_KEYS) == [
-        'name', 'type', 'options', 'ofport', 'link_state', 'error']
-    # the tables the reader names no columns of stay whole
-    assert ovsdb.monitored_columns('Bridge', ['name', 'ports', 'status'], None) == [
-        'name', 'ports']
-    # the views of OvsdbSession.bridge_details read no column such a session lacks
-    tunnel = _Row('Interface', READ_COLUMNS, name='t1001-1-2', type='gre', ofport=[3],
+def _gre_switch(columns):
+    """A session over one tunnel bridge (a tunnel and the bridge's own port) whose rows hold
+    only ``GRE_COLUMNS`` of Port and Interface; the session's ``columns``: ``columns``."""
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import GRE_COLUMNS
+    tunnel = _Row('Interface', GRE_COLUMNS, name='t1001-1-2', type='gre', ofport=[3],
                   options={'key': '1001', 'remote_ip': '192.0.2.12'}, link_state=['up'],
                   error=[])
-    local = _Row('Interface', READ_COLUMNS, name='OVSTunnel1001', type='internal',
+    local = _Row('Interface', GRE_COLUMNS, name='OVSTunnel1001', type='internal',
                  ofport=[65534], options={}, link_state=['up'], error=[])
-    ports = [_Row('Port', READ_COLUMNS, name=i.name, protected=i is tunnel,
+    ports = [_Row('Port', GRE_COLUMNS, name=i.name, protected=i is tunnel,
                   external_ids={'cloudstack-ovs-owner': 'gre_network'}, interfaces=[i])
              for i in (tunnel, local)]
-    bridge = _Row('Bridge', READ_COLUMNS, name='OVSTunnel1001', datapath_type='netdev',
+    bridge = _Row('Bridge', GRE_COLUMNS, name='OVSTunnel1001', datapath_type='netdev',
                   fail_mode=[], stp_enable=False, rstp_enable=False, controller=[],
                   other_config={}, external_ids={}, ports=ports)
     session = ovsdb.OvsdbSession.__new__(ovsdb.OvsdbSession)
-    session.connection = type('Connection', (object,), {'lock': threading.Lock()})()
+    session.columns = dict(columns)
+    session._read_bridges = session._read_ovs = session._read_seqno = None
+    session.timeout = 1
+    idl = type('Idl', (object,), {'change_seqno': 7})()
+    session.connection = type('Connection', (object,), {'lock': threading.Lock(), 'idl': idl})()
     session.api = type('Api', (object,), {'tables': dict(
         Bridge=type('Table', (object,), {'rows': {1: bridge}})(),
         Interface=type('Table', (object,), {'rows': {2: tunnel, 3: local}})())})()
-    found, internal = session.bridge_details(PORT_KEYS, INTERFACE_KEYS)
+    return session
+
+
+TUNNEL_PORT = dict(name='t1001-1-2', protected=True,
+                   external_ids={'cloudstack-ovs-owner': 'gre_network'},
+                   interfaces={'t1001-1-2': dict(
+                       name='t1001-1-2', type='gre', ofport=3, link_state='up', error=None,
+                       options={'key': '1001', 'remote_ip': '192.0.2.12'})})
+
+
+def test_a_session_with_columns_monitors_and_views_only_those():
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import (
+        GRE_COLUMNS,
+        GRE_INTERFACE_COLUMNS,
+    )
+    columns = ['name', 'type', 'options', 'ofport', 'link_state', 'admin_state', 'error',
+               'mac_in_use', 'external_ids', 'other_config', 'statistics', 'status', 'mtu']
+    assert ovsdb.monitored_columns('Interface', columns, GRE_INTERFACE_COLUMNS) == [
+        'name', 'type', 'options', 'ofport', 'link_state', 'error']
+    # the tables the session names no columns of stay whole
+    assert ovsdb.monitored_columns('Bridge', ['name', 'ports', 'status'], None) == [
+        'name', 'ports']
+    # the views of gre_mesh_info's read (bridge_details) read no column such a session lacks
+    found, internal = _gre_switch(GRE_COLUMNS).bridge_details()
     assert internal == set(['OVSTunnel1001'])
-    port = found['OVSTunnel1001']['ports']['t1001-1-2']
-    assert port == dict(name='t1001-1-2', protected=True,
-                        external_ids={'cloudstack-ovs-owner': 'gre_network'},
-                        interfaces={'t1001-1-2': dict(
-                            name='t1001-1-2', type='gre', ofport=3, link_state='up', error=None,
-                            options={'key': '1001', 'remote_ip': '192.0.2.12'})})
+    assert found['OVSTunnel1001']['ports']['t1001-1-2'] == TUNNEL_PORT
     # a session that monitors the whole tables cannot be read with these rows
     with pytest.raises(AttributeError, match='Port.tag is not monitored'):
-        session.bridge_details()
+        _gre_switch({}).bridge_details()
+
+
+def test_a_writer_session_with_columns_plans_checks_and_waits_on_those():
+    # gre_network's session: the plan's read, the commit-time check and the wait for the
+    # ofports all view the columns it monitors
+    from ansible_collections.cloudstack.ovs.plugins.module_utils.gre_names import GRE_COLUMNS
+    session = _gre_switch(GRE_COLUMNS)
+    assert session.bridges()['OVSTunnel1001']['ports']['t1001-1-2'] == TUNNEL_PORT
+    assert session.stale() is None
+    session.connection.idl.change_seqno += 1  # something moved: the rows are compared again
+    assert session.stale() is None
+    session.api.tables['Bridge'].rows[1]._values['ports'][0]._values['protected'] = False
+    assert session.stale() == 'the bridges changed since they were read'
+    ifaces = session.wait_ofports(['t1001-1-2'])
+    assert ifaces == {'t1001-1-2': TUNNEL_PORT['interfaces']['t1001-1-2']}
+    with pytest.raises(AttributeError, match='Interface.external_ids is not monitored'):
+        _gre_switch({}).wait_ofports(['t1001-1-2'])
