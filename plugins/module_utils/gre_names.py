@@ -36,9 +36,9 @@ CS_HOST_SETUP = 'ovs-host-setup'
 # What of the switch's ports and interfaces gre_network plans from and writes, and what
 # gre_mesh_info returns (the mesh doctor judges by gre_network's planner): their sessions
 # monitor no other column of the two tables. The rest (VLAN columns, other_config, the
-# interfaces' external_ids, admin_state, mac_in_use) was more than a third of what the IDL's
-# first copy of a 1,016-port host held, and of gre_mesh_info's result, for no reader
-# (bench/mesh_read_columns.py).
+# interfaces' external_ids, admin_state, mac_in_use) was more than a third of gre_mesh_info's
+# result on a 1,016-port host, for no reader, and about 40 % of the CPU of the IDL's first copy
+# and the views (bench/mesh_read_columns.py).
 GRE_PORT_COLUMNS = ('name', 'protected', 'external_ids', 'interfaces')
 GRE_INTERFACE_COLUMNS = ('name', 'type', 'options', 'ofport', 'link_state', 'error')
 GRE_COLUMNS = {'Port': GRE_PORT_COLUMNS, 'Interface': GRE_INTERFACE_COLUMNS}
