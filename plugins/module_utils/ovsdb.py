@@ -394,7 +394,8 @@ class OvsdbSession(object):
         return open_vswitch_data(rows[0])
 
     def _bridges(self):
-        return dict((row.name, bridge_data(row, self.port_columns, self.interface_columns))
+        port_columns, interface_columns = self.port_columns, self.interface_columns
+        return dict((row.name, bridge_data(row, port_columns, interface_columns))
                     for row in self._rows('Bridge'))
 
     def _seen(self):
@@ -422,11 +423,11 @@ class OvsdbSession(object):
         """``(bridges, internal)``: every bridge as ``bridges()`` gives it, with
         ``rstp_enable`` and ``controllers`` (their targets), and the names of the internal
         interfaces (the bridges' own devices). For a reader: no plan is checked against it."""
+        port_columns, interface_columns = self.port_columns, self.interface_columns
         with self.connection.lock:
             bridges = {}
             for row in self._rows('Bridge'):
-                data = bridges[row.name] = bridge_data(row, self.port_columns,
-                                                       self.interface_columns)
+                data = bridges[row.name] = bridge_data(row, port_columns, interface_columns)
                 data['rstp_enable'] = bool(row.rstp_enable)
                 data['controllers'] = sorted(c.target for c in row.controller)
             internal = set(i.name for i in self._rows('Interface') if i.type == 'internal')
@@ -558,11 +559,12 @@ class OvsdbSession(object):
         """
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
         names = set(names)
+        columns = self.interface_columns
         while True:
             # Read under the connection's lock, like bridges(); its thread keeps the rows up
             # to date between the looks.
             with self.connection.lock:
-                found = dict((row.name, interface_data(row, self.interface_columns))
+                found = dict((row.name, interface_data(row, columns))
                              for row in self._rows('Interface') if row.name in names)
             pending = [n for n in names if not found.get(n, {}).get('ofport')]
             if not pending or time.monotonic() >= deadline:
