@@ -189,8 +189,8 @@ POLL = 0.05
 
 def monitored_columns(table, columns, only=None):
     """The columns of ``table`` (of the server's schema) the session monitors: all but the
-    counters and the unread status columns; with ``only``, of those only these (a reader's
-    session, which reads no more of the table)."""
+    counters and the unread status columns; with ``only``, of those only these (a session
+    whose module reads and writes no more of the table: ``OvsdbSession``'s ``columns``)."""
     skip = UNMONITORED_STATUS.get(table, ())
     return [c for c in columns if c not in UNMONITORED_COLUMNS and c not in skip and
             (only is None or c in only)]
